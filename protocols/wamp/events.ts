@@ -1,0 +1,60 @@
+import type { Publication, Subscription } from '../../src/port.js';
+import { Type } from './codes.js';
+import type { Serializer } from './serializers/index.js';
+import { fromComponents } from './uri.js';
+
+/**
+ * EVENT encoding, once per (publication, subscription, serializer): every receiver of one subscription gets
+ * the same bytes. Fan-out is synchronous and walks one subscription's receivers in a row, so remembering the
+ * last encoding per serializer is enough to hit for all of them.
+ */
+interface Memo {
+  publication: Publication | undefined;
+  subscription: Subscription | undefined;
+  bytes: Buffer | undefined;
+}
+
+const memos = new Map<Serializer, Memo>();
+
+/** Publications whose topic has no WAMP spelling (counted; see `uri.fromComponents`). */
+export const eventStats = { uncrossable: 0 };
+
+export function encodeEvent(serializer: Serializer, publication: Publication, subscription: Subscription): Buffer | undefined {
+  let memo = memos.get(serializer);
+  if (memo === undefined) {
+    memo = { publication: undefined, subscription: undefined, bytes: undefined };
+    memos.set(serializer, memo);
+  }
+  if (memo.publication === publication && memo.subscription === subscription) return memo.bytes;
+  memo.publication = publication;
+  memo.subscription = subscription;
+  memo.bytes = build(serializer, publication, subscription);
+  return memo.bytes;
+}
+
+function build(serializer: Serializer, publication: Publication, subscription: Subscription): Buffer | undefined {
+  const details: Record<string, unknown> = {};
+  // An exact subscription only matches topics spelled like its own URI; a pattern can match a topic from
+  // another protocol whose components have no WAMP spelling.
+  if (subscription.policy !== 'exact') {
+    const topic = fromComponents(publication.topic);
+    if (topic === undefined) {
+      eventStats.uncrossable++;
+      return undefined;
+    }
+    details.topic = topic;
+  }
+  if (publication.disclose) {
+    const publisher = publication.publisher;
+    details.publisher = publisher.id;
+    details.publisher_authid = publisher.authid;
+    details.publisher_authrole = publisher.authrole;
+  }
+  const { payload } = publication;
+  const args = payload.args;
+  const kwargs = payload.kwargs;
+  const message: unknown[] = [Type.EVENT, subscription.id, publication.id, details];
+  if (kwargs !== undefined) message.push(args ?? [], kwargs);
+  else if (args !== undefined) message.push(args);
+  return serializer.encode(message, payload.hasBinary);
+}

@@ -1,0 +1,218 @@
+import {
+  CloseCode,
+  type CancelMode,
+  type Connection,
+  type ConnectionHandler,
+  type Invocation,
+  type ModuleContext,
+  type Payload,
+  type Publication,
+  type Session,
+  type SessionSink,
+  type SubscriberOptions,
+  type Subscription,
+} from '../../src/port.js';
+import { Type } from './codes.js';
+import { Uri } from './errors.js';
+import { establishedHandlers, type Handler } from './dispatch.js';
+import { encodeEvent } from './events.js';
+import { handleAuthenticate, handleHello } from './handshake.js';
+import { parseMessage, type ClientMessage } from './messages.js';
+import { encodeCallError, encodeInterrupt, encodeInvocation, encodeResult } from './rpc-out.js';
+import type { Serializer } from './serializers/index.js';
+import type { UriRule } from './uri.js';
+
+/**
+ * Where a WAMP connection stands:
+ * - `hello`: waiting for HELLO;
+ * - `pending`: HELLO or AUTHENTICATE received, credentials being checked; the client must wait;
+ * - `challenged`: CHALLENGE sent, waiting for AUTHENTICATE;
+ * - `established`: joined to a realm;
+ * - `closing`: the router sent GOODBYE and waits for the client's;
+ * - `closed`: the transport is gone or being closed.
+ */
+export type PeerState = 'hello' | 'pending' | 'challenged' | 'established' | 'closing' | 'closed';
+
+/** How long the router waits for the GOODBYE reply before it closes the transport anyway. */
+const GOODBYE_WAIT_MS = 2000;
+
+/** One WAMP connection: decodes, checks the state, dispatches, and is the sink of its core session. */
+export class WampPeer implements ConnectionHandler, SessionSink {
+  state: PeerState = 'hello';
+  session: Session | undefined;
+  /** The realm named in HELLO, kept while a challenge is out. */
+  pendingRealm: string | undefined;
+  /** HELLO details kept while a challenge is out. */
+  helloDetails: Record<string, unknown> = {};
+  private goodbyeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly connection: Connection,
+    readonly serializer: Serializer,
+    readonly context: ModuleContext,
+    private readonly onGone: (peer: WampPeer) => void,
+  ) {}
+
+  get log() {
+    return this.connection.log;
+  }
+
+  /** The URI rule of the realm this peer joined. */
+  get uriRule(): UriRule {
+    return this.session?.realm.options.uriCheck ?? 'loose';
+  }
+
+  send(message: unknown[], mayHaveBinary = false): void {
+    this.connection.send(this.serializer.encode(message, mayHaveBinary), this.serializer.binary);
+  }
+
+  sendBytes(bytes: Buffer): void {
+    this.connection.send(bytes, this.serializer.binary);
+  }
+
+  /** ERROR for a request, with an optional message as the single argument. */
+  sendError(requestType: number, request: number, uri: string, message?: string): void {
+    this.send(message === undefined ? [Type.ERROR, requestType, request, {}, uri] : [Type.ERROR, requestType, request, {}, uri, [message]]);
+  }
+
+  /** ABORT and close: the end of a session that never started or broke the protocol. */
+  abort(reason: string, message: string, closeCode: number = CloseCode.Normal): void {
+    if (this.state === 'closed') return;
+    this.log.info({ reason, message }, 'abort');
+    this.send([Type.ABORT, { message }, reason]);
+    this.leaveCore();
+    this.state = 'closed';
+    this.connection.close(closeCode, reason);
+  }
+
+  protocolViolation(message: string): void {
+    this.log.warn({ violation: message }, 'protocol violation');
+    this.abort(Uri.protocolViolation, message, CloseCode.ProtocolError);
+  }
+
+  // ---- ConnectionHandler ----
+
+  message(data: Buffer): void {
+    if (this.state === 'closed') return;
+    let decoded: unknown;
+    try {
+      decoded = this.serializer.decode(data);
+    } catch {
+      this.protocolViolation(`message is not valid ${this.serializer.protocol}`);
+      return;
+    }
+    const parsed = parseMessage(decoded);
+    if (!parsed.ok) {
+      this.protocolViolation(parsed.reason);
+      return;
+    }
+    try {
+      this.dispatch(parsed.message);
+    } catch (error) {
+      // A bug must cost this one connection, never the process or another session.
+      this.log.error({ err: error }, 'internal error while handling a message');
+      this.abort('wamp.error.internal_error', 'internal error', CloseCode.InternalError);
+    }
+  }
+
+  closed(): void {
+    this.state = 'closed';
+    if (this.goodbyeTimer !== undefined) clearTimeout(this.goodbyeTimer);
+    this.leaveCore();
+    this.onGone(this);
+  }
+
+  private dispatch(message: ClientMessage): void {
+    switch (this.state) {
+      case 'hello':
+        if (message.type === Type.HELLO) handleHello(this, message);
+        else if (message.type === Type.ABORT) this.connection.close(CloseCode.Normal, 'abort');
+        else this.protocolViolation(`expected HELLO, got message type ${message.type}`);
+        return;
+      case 'challenged':
+        if (message.type === Type.AUTHENTICATE) handleAuthenticate(this, message);
+        else if (message.type === Type.ABORT) this.connection.close(CloseCode.Normal, 'abort');
+        else this.protocolViolation(`expected AUTHENTICATE, got message type ${message.type}`);
+        return;
+      case 'pending':
+        this.protocolViolation(`message type ${message.type} sent before WELCOME`);
+        return;
+      case 'closing':
+        if (message.type === Type.GOODBYE) this.finishClosing();
+        return;
+      case 'closed':
+        return;
+      case 'established': {
+        if (message.type === Type.GOODBYE) {
+          this.log.info({ reason: message.reason }, 'goodbye from client');
+          this.send([Type.GOODBYE, {}, Uri.goodbyeAndOut]);
+          this.leaveCore();
+          // Clients close after GOODBYE anyway; closing with 1000 here makes it a clean close for them.
+          this.state = 'closed';
+          this.connection.close(CloseCode.Normal, 'goodbye');
+          return;
+        }
+        if (message.type === Type.ABORT) {
+          this.leaveCore();
+          this.state = 'closed';
+          this.connection.close(CloseCode.Normal, 'abort');
+          return;
+        }
+        const handler = establishedHandlers[message.type] as Handler<ClientMessage> | undefined;
+        if (handler === undefined) this.protocolViolation(`message type ${message.type} is not valid in an established session`);
+        else handler(this, message);
+        return;
+      }
+    }
+  }
+
+  /** Sends GOODBYE and waits for the reply, then closes; the core session ends at once. */
+  goodbye(reason: string, message: string): void {
+    if (this.state !== 'established') return;
+    this.send([Type.GOODBYE, { message }, reason]);
+    this.leaveCore();
+    this.state = 'closing';
+    this.goodbyeTimer = setTimeout(() => this.finishClosing(), GOODBYE_WAIT_MS);
+    this.goodbyeTimer.unref?.();
+  }
+
+  private finishClosing(): void {
+    if (this.goodbyeTimer !== undefined) clearTimeout(this.goodbyeTimer);
+    this.state = 'closed';
+    this.connection.close(CloseCode.Normal, 'goodbye');
+  }
+
+  private leaveCore(): void {
+    const session = this.session;
+    this.session = undefined;
+    session?.leave();
+  }
+
+  // ---- SessionSink: the core delivering to this peer ----
+
+  event(publication: Publication, subscription: Subscription, _options: SubscriberOptions): void {
+    const bytes = encodeEvent(this.serializer, publication, subscription);
+    if (bytes !== undefined) this.sendBytes(bytes);
+  }
+
+  invocation(invocation: Invocation): void {
+    this.send(encodeInvocation(invocation), invocation.payload.hasBinary);
+  }
+
+  interrupt(invocation: Invocation, mode: CancelMode, reason: string): void {
+    this.send(encodeInterrupt(invocation, mode, reason));
+  }
+
+  result(requestId: number, payload: Payload): void {
+    this.send(encodeResult(requestId, payload), payload.hasBinary);
+  }
+
+  callError(requestId: number, error: string, payload: Payload | undefined): void {
+    this.send(encodeCallError(requestId, error, payload), payload?.hasBinary ?? false);
+  }
+
+  close(reason: string, message: string): void {
+    this.goodbye(reason, message);
+  }
+}
+

@@ -1,0 +1,62 @@
+/** SUBSCRIBE, UNSUBSCRIBE and PUBLISH (WAMP RFC draft, "Publish and Subscribe"). */
+import { Payload } from '../../src/port.js';
+import { Type } from './codes.js';
+import { errorUri, Uri } from './errors.js';
+import type { ClientMessage } from './messages.js';
+import { matchOption, OptionError, publishOptions } from './options.js';
+import type { WampPeer } from './peer.js';
+import { isValidUri, toComponents } from './uri.js';
+
+type Msg<T extends number> = Extract<ClientMessage, { type: T }>;
+
+export function handleSubscribe(peer: WampPeer, message: Msg<typeof Type.SUBSCRIBE>): void {
+  const session = peer.session!;
+  let match;
+  try {
+    match = matchOption(message.options);
+  } catch (error) {
+    peer.sendError(Type.SUBSCRIBE, message.request, Uri.invalidArgument, (error as OptionError).message);
+    return;
+  }
+  if (!isValidUri(message.topic, peer.uriRule, match)) {
+    peer.sendError(Type.SUBSCRIBE, message.request, Uri.invalidUri, `invalid topic for match '${match}'`);
+    return;
+  }
+  const result = session.subscribe(toComponents(message.topic, match), match, {});
+  if (!result.ok) {
+    peer.sendError(Type.SUBSCRIBE, message.request, errorUri(result.error), result.message);
+    return;
+  }
+  peer.send([Type.SUBSCRIBED, message.request, result.value.subscription.id]);
+}
+
+export function handleUnsubscribe(peer: WampPeer, message: Msg<typeof Type.UNSUBSCRIBE>): void {
+  const result = peer.session!.unsubscribe(message.subscription);
+  if (!result.ok) {
+    peer.sendError(Type.UNSUBSCRIBE, message.request, errorUri(result.error), result.message);
+    return;
+  }
+  peer.send([Type.UNSUBSCRIBED, message.request]);
+}
+
+/** Errors for a publication are only sent when the publisher asked for an acknowledgement. */
+export function handlePublish(peer: WampPeer, message: Msg<typeof Type.PUBLISH>): void {
+  let options;
+  try {
+    options = publishOptions(message.options);
+  } catch (error) {
+    if (message.options.acknowledge === true) {
+      peer.sendError(Type.PUBLISH, message.request, Uri.invalidArgument, (error as OptionError).message);
+    }
+    return;
+  }
+  if (!isValidUri(message.topic, peer.uriRule)) {
+    if (options.acknowledge) peer.sendError(Type.PUBLISH, message.request, Uri.invalidUri, 'invalid topic');
+    return;
+  }
+  const payload = Payload.fromArgs(message.args, message.kwargs);
+  const result = peer.session!.publish(toComponents(message.topic), payload, options);
+  if (!options.acknowledge) return;
+  if (result.ok) peer.send([Type.PUBLISHED, message.request, result.value.id]);
+  else peer.sendError(Type.PUBLISH, message.request, errorUri(result.error), result.message);
+}

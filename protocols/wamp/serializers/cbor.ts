@@ -1,0 +1,57 @@
+import { Decoder, Encoder } from 'cbor-x';
+import type { Serializer } from './types.js';
+
+// Records are a cbor-x extension other peers cannot read; maps decode to plain objects.
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+// uint64 would otherwise decode to BigInt; WAMP ids stay below 2^53, so numbers are exact.
+// `int64AsNumber` is a runtime option of cbor-x that its type declarations do not list.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
+
+/**
+ * `wamp.2.cbor`: binary frames. cbor-x writes integers beyond 32 bits as float64, which peers such as
+ * autobahn-python refuse as ids; such integers are turned into BigInt first, which cbor-x writes as CBOR
+ * integers.
+ */
+export const cborSerializer: Serializer = {
+  protocol: 'wamp.2.cbor',
+  binary: true,
+  encode(message) {
+    return encoder.encode(integersAsBigInt(message));
+  },
+  decode(data) {
+    return decoder.decode(data);
+  },
+};
+
+function isWideInteger(value: number): boolean {
+  return Number.isInteger(value) && (value > 0xffffffff || value < -0x80000000);
+}
+
+/** Returns the value with every wide integer as a BigInt, copying only the containers that change. */
+export function integersAsBigInt(value: unknown): unknown {
+  if (typeof value === 'number') return isWideInteger(value) ? BigInt(value) : value;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const next = integersAsBigInt(item);
+      if (next !== item) {
+        copy ??= value.slice();
+        copy[i] = next;
+      }
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key in record) {
+    const item = record[key];
+    const next = integersAsBigInt(item);
+    if (next !== item) {
+      copy ??= { ...record };
+      copy[key] = next;
+    }
+  }
+  return copy ?? value;
+}

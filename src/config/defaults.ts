@@ -1,0 +1,99 @@
+/**
+ * The one defaults object. Every config key exists here with its default; `schema.ts` validates the
+ * merged result and `options.ts` maps environment variables and CLI flags onto these keys.
+ */
+
+export type UriCheck = 'loose' | 'strict';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const JWT_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export interface RealmConfig {
+  /** WAMP URI rule for this realm: `loose` (default) or `strict` (lower-case letters, digits, `_`). */
+  uriCheck: UriCheck;
+}
+
+export interface JwtConfig {
+  /** HS256/384/512 shared secret. Unset: no HMAC tokens. */
+  secret?: string;
+  /** Paths of PEM public keys (RSA, EC or Ed25519) that verify RS/PS/ES/EdDSA tokens. */
+  publicKeys: string[];
+  /** A JWKS: a file path, or an https:// URL (fetched and cached by jose). */
+  jwks?: string;
+  /** Required `iss`, when set. */
+  issuer?: string;
+  /** Required `aud`, when set. */
+  audience?: string;
+  /** Accepted `alg` values. `none` is never accepted. */
+  algorithms: JwtAlgorithm[];
+  /** Allowed clock skew, in seconds, for `exp` and `nbf`. */
+  clockToleranceSec: number;
+  /** Claim names mapped to the principal. */
+  claims: {
+    /** Claim that becomes the authid. */
+    authid: string;
+    /** Claim that becomes the authrole. */
+    authrole: string;
+    /** Claim that names the realm the token is for. */
+    realm: string;
+  };
+  /** Authrole for a token without a role claim. */
+  defaultRole: string;
+  /** Cookie that may carry the token on the WebSocket upgrade. */
+  cookie: string;
+}
+
+export interface Config {
+  /** Interface to bind. Unset: 127.0.0.1 in development mode, else 0.0.0.0. */
+  host?: string;
+  /** WebSocket and HTTP port. 0 picks a free port. */
+  port: number;
+  /** The default realm, always present. */
+  realm: string;
+  /** Further realms, and options for any realm (the default one included). */
+  realms: Record<string, Partial<RealmConfig>>;
+  /** Allow sessions without credentials. Unset: allowed only in development mode (no auth configured). */
+  allowAnonymous?: boolean;
+  /** Authrole given to anonymous sessions. */
+  anonymousRole: string;
+  /** Subprotocol to use when a WebSocket client offers none. Unset: such upgrades are refused. */
+  defaultProtocol?: string;
+  jwt: JwtConfig;
+  log: {
+    level: LogLevel;
+  };
+  limits: {
+    /** Largest accepted WebSocket message, in bytes (close 1009 past it). */
+    maxMessageSize: number;
+  };
+}
+
+export const DEFAULTS: Config = {
+  host: undefined,
+  port: 8080,
+  realm: 'realm1',
+  realms: {},
+  allowAnonymous: undefined,
+  anonymousRole: 'anonymous',
+  defaultProtocol: undefined,
+  jwt: {
+    secret: undefined,
+    publicKeys: [],
+    jwks: undefined,
+    issuer: undefined,
+    audience: undefined,
+    algorithms: [...JWT_ALGORITHMS],
+    clockToleranceSec: 0,
+    claims: { authid: 'sub', authrole: 'role', realm: 'realm' },
+    defaultRole: 'user',
+    cookie: 'switchboard_token',
+  },
+  log: { level: 'info' },
+  limits: { maxMessageSize: 1024 * 1024 },
+};

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { JWT_ALGORITHMS, type Config } from './defaults.js';
+
+const realmName = z.string().regex(/^([^\s.#\u0000]+\.)*([^\s.#\u0000]+)$/, 'must be a WAMP URI such as realm1 or com.example');
+const realmOptions = z.strictObject({ uriCheck: z.enum(['loose', 'strict']).optional() });
+
+/** The validated shape of the merged configuration; unknown keys are refused. */
+export const configSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535),
+  realm: realmName,
+  realms: z.record(realmName, realmOptions),
+  allowAnonymous: z.boolean().optional(),
+  anonymousRole: z.string().min(1),
+  defaultProtocol: z.enum(['wamp.2.json', 'wamp.2.cbor']).optional(),
+  jwt: z.strictObject({
+    secret: z.string().min(1).optional(),
+    publicKeys: z.array(z.string().min(1)),
+    jwks: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
+    clockToleranceSec: z.number().int().min(0),
+    claims: z.strictObject({ authid: z.string().min(1), authrole: z.string().min(1), realm: z.string().min(1) }),
+    defaultRole: z.string().min(1),
+    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name'),
+  }),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }),
+  limits: z.strictObject({
+    maxMessageSize: z.number().int().min(1024),
+  }),
+}) satisfies z.ZodType<Config>;

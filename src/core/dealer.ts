@@ -1,0 +1,198 @@
+import { CoreError, fail, ok, type Result } from './errors.js';
+import type { MatchIndex, Policy } from './match/types.js';
+import type { Payload } from './payload.js';
+import type { Session } from './session.js';
+import type {
+  Authorizer,
+  CallOptions,
+  CancelMode,
+  Invocation,
+  RegisterOptions,
+  Registration,
+} from './types.js';
+
+/**
+ * RPC routing. A call goes to the best-matching registration (exact, then longest prefix, then wildcard);
+ * a shared registration picks one of its callees by its invoke policy. Every pending call is referenced
+ * from both its caller and its callee, so either one leaving settles exactly its own calls.
+ */
+export class Dealer {
+  /** Next callee position for `roundrobin` registrations, by registration id. */
+  private readonly cursor = new Map<number, number>();
+
+  constructor(
+    private readonly index: MatchIndex<Session, RegisterOptions>,
+    private readonly authorizer: Authorizer,
+  ) {}
+
+  get registrationCount(): number {
+    return this.index.size;
+  }
+
+  register(session: Session, pattern: readonly string[], policy: Policy, options: RegisterOptions): Result<Registration> {
+    if (!this.authorizer.authorize(session, 'register', pattern, policy)) return fail(CoreError.NotAuthorized);
+    const existing = this.index.lookup(pattern, policy);
+    if (existing !== undefined) {
+      const current = firstValue(existing.observers);
+      // WAMP shared registration: all callees must agree on a non-single invoke policy.
+      if (options.invoke === 'single' || current === undefined || current.invoke !== options.invoke) {
+        return fail(CoreError.ProcedureAlreadyExists);
+      }
+      if (existing.observers.has(session)) return fail(CoreError.ProcedureAlreadyExists);
+    }
+    const { observation } = this.index.add(pattern, policy, session, options);
+    session.registrations.set(observation.id, observation);
+    return ok(observation);
+  }
+
+  unregister(session: Session, registrationId: number): Result<Registration> {
+    const registration = session.registrations.get(registrationId);
+    if (registration === undefined) return fail(CoreError.NoSuchRegistration);
+    this.removeRegistration(session, registration);
+    return ok(registration);
+  }
+
+  private removeRegistration(session: Session, registration: Registration): void {
+    session.registrations.delete(registration.id);
+    const { last } = this.index.remove(registration, session);
+    if (last) this.cursor.delete(registration.id);
+  }
+
+  call(caller: Session, requestId: number, procedure: readonly string[], payload: Payload, options: CallOptions): Result<Invocation> {
+    if (caller.callsOut.has(requestId)) return fail(CoreError.InvalidArgument, 'request id already in use');
+    if (!this.authorizer.authorize(caller, 'call', procedure, 'exact')) return fail(CoreError.NotAuthorized);
+    const registration = this.index.matchBest(procedure);
+    if (registration === undefined) return fail(CoreError.NoSuchProcedure);
+    const callee = this.pickCallee(registration);
+    if (callee === undefined) return fail(CoreError.NoSuchProcedure);
+    const invocation: Invocation = {
+      id: callee.invocationIds.next(),
+      registration,
+      procedure,
+      payload,
+      caller,
+      callerRequestId: requestId,
+      callee,
+      disclose: options.disclose,
+      timeoutMs: options.timeoutMs,
+      canceling: false,
+      timer: undefined,
+    };
+    caller.callsOut.set(requestId, invocation);
+    callee.callsIn.set(invocation.id, invocation);
+    if (options.timeoutMs > 0) {
+      invocation.timer = setTimeout(() => this.expire(invocation), options.timeoutMs);
+      invocation.timer.unref?.();
+    }
+    callee.sink.invocation(invocation);
+    return ok(invocation);
+  }
+
+  private pickCallee(registration: Registration): Session | undefined {
+    const callees = registration.observers;
+    const count = callees.size;
+    if (count === 0) return undefined;
+    const policy = firstValue(callees)?.invoke ?? 'single';
+    let position = 0;
+    switch (policy) {
+      case 'single':
+      case 'first':
+        position = 0;
+        break;
+      case 'last':
+        position = count - 1;
+        break;
+      case 'random':
+        position = Math.floor(Math.random() * count);
+        break;
+      case 'roundrobin': {
+        const next = this.cursor.get(registration.id) ?? 0;
+        position = next % count;
+        this.cursor.set(registration.id, position + 1);
+        break;
+      }
+    }
+    let i = 0;
+    for (const callee of callees.keys()) {
+      if (i++ === position) return callee;
+    }
+    return undefined;
+  }
+
+  /** Settles a call: detaches it from both sides and stops its timer. */
+  private settle(invocation: Invocation): void {
+    if (invocation.timer !== undefined) clearTimeout(invocation.timer);
+    invocation.timer = undefined;
+    invocation.caller.callsOut.delete(invocation.callerRequestId);
+    invocation.callee.callsIn.delete(invocation.id);
+  }
+
+  yield(callee: Session, invocationId: number, payload: Payload): Result<Invocation> {
+    const invocation = callee.callsIn.get(invocationId);
+    if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
+    this.settle(invocation);
+    if (invocation.canceling) invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
+    else invocation.caller.sink.result(invocation.callerRequestId, payload);
+    return ok(invocation);
+  }
+
+  fail(callee: Session, invocationId: number, error: string, payload: Payload | undefined): Result<Invocation> {
+    const invocation = callee.callsIn.get(invocationId);
+    if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
+    this.settle(invocation);
+    if (invocation.canceling) invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
+    else invocation.caller.sink.callError(invocation.callerRequestId, error, payload);
+    return ok(invocation);
+  }
+
+  /**
+   * WAMP call canceling. `skip` answers the caller at once and lets the callee finish unheard; `kill` interrupts
+   * the callee and answers the caller when the callee does; `killnowait` interrupts and answers at once. A callee
+   * that cannot be interrupted turns `kill` into `skip`.
+   */
+  cancel(caller: Session, requestId: number, mode: CancelMode): Result<Invocation> {
+    const invocation = caller.callsOut.get(requestId);
+    if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such call');
+    if (invocation.canceling) return ok(invocation);
+    const interruptible = invocation.callee.features.interrupts;
+    if (mode === 'kill' && interruptible) {
+      invocation.canceling = true;
+      invocation.callee.sink.interrupt(invocation, 'kill', CoreError.Canceled);
+      return ok(invocation);
+    }
+    this.settle(invocation);
+    if (mode !== 'skip' && interruptible) invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Canceled);
+    caller.sink.callError(requestId, CoreError.Canceled, undefined);
+    return ok(invocation);
+  }
+
+  private expire(invocation: Invocation): void {
+    invocation.timer = undefined;
+    if (!invocation.caller.callsOut.has(invocation.callerRequestId)) return;
+    this.settle(invocation);
+    if (invocation.callee.features.interrupts) {
+      invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Timeout);
+    }
+    invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Timeout, undefined);
+  }
+
+  /** A leaving session: its registrations go, its calls as callee fail with `canceled`, its calls as caller are interrupted. */
+  dropSession(session: Session): void {
+    for (const registration of [...session.registrations.values()]) this.removeRegistration(session, registration);
+    for (const invocation of [...session.callsIn.values()]) {
+      this.settle(invocation);
+      invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
+    }
+    for (const invocation of [...session.callsOut.values()]) {
+      this.settle(invocation);
+      if (invocation.callee.features.interrupts) {
+        invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Canceled);
+      }
+    }
+  }
+}
+
+function firstValue<K, V>(map: Map<K, V>): V | undefined {
+  for (const value of map.values()) return value;
+  return undefined;
+}

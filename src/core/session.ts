@@ -1,0 +1,106 @@
+import type { Principal } from '../auth/types.js';
+import type { Result } from './errors.js';
+import { IdSequence } from './ids.js';
+import type { Policy } from './match/types.js';
+import type { Payload } from './payload.js';
+import type { Realm } from './realm.js';
+import type {
+  CallOptions,
+  CancelMode,
+  Invocation,
+  PeerFeatures,
+  Publication,
+  PublishOptions,
+  RegisterOptions,
+  Registration,
+  SessionSink,
+  SubscriberOptions,
+  Subscription,
+  TransportInfo,
+} from './types.js';
+
+/**
+ * A session joined to a realm. Protocol modules act through these methods; the core answers through the
+ * session's sink. The session keeps back-references to everything it holds in the realm's indexes, so that
+ * leaving removes exactly those entries and never scans an index.
+ */
+export class Session {
+  /** Subscriptions by id (the same ids WAMP puts on the wire). */
+  readonly subscriptions = new Map<number, Subscription>();
+  /** Registrations by id. */
+  readonly registrations = new Map<number, Registration>();
+  /** Calls this session made that are still waiting, by the caller's request id. */
+  readonly callsOut = new Map<number, Invocation>();
+  /** Invocations routed to this session as callee, by invocation id. */
+  readonly callsIn = new Map<number, Invocation>();
+  readonly invocationIds = new IdSequence();
+  readonly joinedAt = Date.now();
+  private open = true;
+
+  constructor(
+    readonly id: number,
+    readonly realm: Realm,
+    readonly principal: Principal,
+    readonly transport: TransportInfo,
+    readonly sink: SessionSink,
+    readonly features: PeerFeatures,
+  ) {}
+
+  get authid(): string {
+    return this.principal.authid;
+  }
+
+  get authrole(): string {
+    return this.principal.authrole;
+  }
+
+  /** False once the session has left its realm. */
+  get active(): boolean {
+    return this.open;
+  }
+
+  subscribe(pattern: readonly string[], policy: Policy, options: SubscriberOptions): Result<{ subscription: Subscription; created: boolean }> {
+    return this.realm.broker.subscribe(this, pattern, policy, options);
+  }
+
+  unsubscribe(subscriptionId: number): Result<Subscription> {
+    return this.realm.broker.unsubscribe(this, subscriptionId);
+  }
+
+  publish(topic: readonly string[], payload: Payload, options: PublishOptions): Result<Publication> {
+    return this.realm.broker.publish(this, topic, payload, options);
+  }
+
+  register(pattern: readonly string[], policy: Policy, options: RegisterOptions): Result<Registration> {
+    return this.realm.dealer.register(this, pattern, policy, options);
+  }
+
+  unregister(registrationId: number): Result<Registration> {
+    return this.realm.dealer.unregister(this, registrationId);
+  }
+
+  call(requestId: number, procedure: readonly string[], payload: Payload, options: CallOptions): Result<Invocation> {
+    return this.realm.dealer.call(this, requestId, procedure, payload, options);
+  }
+
+  cancel(requestId: number, mode: CancelMode): Result<Invocation> {
+    return this.realm.dealer.cancel(this, requestId, mode);
+  }
+
+  /** The callee's answer to an invocation. */
+  yield(invocationId: number, payload: Payload): Result<Invocation> {
+    return this.realm.dealer.yield(this, invocationId, payload);
+  }
+
+  /** The callee's error for an invocation; `error` is a URI. */
+  fail(invocationId: number, error: string, payload: Payload | undefined): Result<Invocation> {
+    return this.realm.dealer.fail(this, invocationId, error, payload);
+  }
+
+  /** Leaves the realm: drops subscriptions and registrations, settles calls both ways. Idempotent. */
+  leave(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.realm.leave(this);
+  }
+}

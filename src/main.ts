@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/** CLI entry: load the config, start the router, and drain on SIGTERM/SIGINT (a second signal forces the exit). */
+import { helpText } from './config/help.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { startServer } from './server.js';
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (loaded.help) {
+    process.stdout.write(helpText());
+    return;
+  }
+  const server = await startServer(loaded.config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`switchboard: second ${signal}, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

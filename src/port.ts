@@ -1,0 +1,74 @@
+/**
+ * The narrow interface between protocol modules and the router. `protocols/*` import this file and their
+ * own files only (a test enforces it). Everything a module needs is here: the connection it serves, the
+ * realms it joins sessions to, authentication, payload conversion, ids and the core's error codes.
+ */
+import type { Logger } from 'pino';
+import type { AuthOutcome, Principal } from './auth/types.js';
+import type { Realm } from './core/realm.js';
+import type { Connection } from './transport/connection.js';
+
+export type { Logger } from 'pino';
+export type { AuthOutcome, Principal } from './auth/types.js';
+export type { Connection, ConnectionHandler } from './transport/connection.js';
+export { CloseCode } from './transport/connection.js';
+export type { Realm, RealmOptions } from './core/realm.js';
+export type { Session } from './core/session.js';
+export type {
+  Action,
+  CallOptions,
+  CancelMode,
+  Invocation,
+  InvokePolicy,
+  PeerFeatures,
+  Publication,
+  PublishOptions,
+  RegisterOptions,
+  Registration,
+  SessionSink,
+  SubscriberOptions,
+  Subscription,
+  TransportInfo,
+} from './core/types.js';
+export { Payload } from './core/payload.js';
+export { WILDCARD, type Policy } from './core/match/types.js';
+export { CoreError, type CoreErrorUri, type Result } from './core/errors.js';
+export { IdSequence, MAX_ID, isValidId } from './core/ids.js';
+export { containsBinary, reviveBinary, stringifyWithBinary } from './core/binary-json.js';
+
+/** Authentication as modules use it: one authenticator for every protocol. */
+export interface AuthService {
+  /** True when JWT keys are configured, so token methods (WAMP ticket, MQTT password) can succeed. */
+  readonly tokensEnabled: boolean;
+  /** True when sessions without credentials are admitted. */
+  readonly anonymousAllowed: boolean;
+  /** Verifies a JWT. `realm`, when given, is checked against the token's realm claim. */
+  verifyToken(token: string, authmethod: string, realm?: string): Promise<AuthOutcome>;
+  /** Checks a principal verified earlier (an upgrade token) against the realm the client now asks for. */
+  checkRealm(principal: Principal, realm: string): AuthOutcome;
+  /** The principal of an anonymous session. */
+  anonymous(authid?: string): Principal;
+}
+
+/** What the router gives a module when it is created. */
+export interface ModuleContext {
+  /** Looks a realm up by name; undefined when it does not exist. */
+  realm(name: string): Realm | undefined;
+  /** The realm a client joins when it names none (MQTT without a realm claim). */
+  readonly defaultRealm: string;
+  readonly auth: AuthService;
+  readonly log: Logger;
+}
+
+/** A protocol module: it takes connections whose negotiated subprotocol is one of its own. */
+export interface ProtocolModule {
+  readonly name: string;
+  /** WebSocket subprotocols the module serves. */
+  readonly subprotocols: readonly string[];
+  /** Takes a new connection for the rest of its life. */
+  accept(connection: Connection): void;
+  /** Ends every session the module serves with the given reason (router shutdown). */
+  shutdown?(reason: string): void;
+}
+
+export type ModuleFactory = (context: ModuleContext) => ProtocolModule;

@@ -1,0 +1,146 @@
+/**
+ * The composition root: the only place that knows every part. It builds the core, authentication, the
+ * protocol modules and the listeners from a validated Config, and tears them down in order.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createWampModule } from '../protocols/wamp/index.js';
+import { allowAll } from './auth/authorizer.js';
+import { JwtAuthenticator } from './auth/jwt.js';
+import { hasAnyKey, loadKeys } from './auth/keys.js';
+import { RouterAuth } from './auth/service.js';
+import { extractUpgradeToken } from './auth/token-source.js';
+import type { Config } from './config/defaults.js';
+import { Router } from './core/router.js';
+import { createLogger } from './observability/logger.js';
+import type { ModuleContext, ProtocolModule } from './port.js';
+import { createHttpServer } from './transport/http.js';
+import { WebSocketListener } from './transport/websocket.js';
+
+export interface StartOptions {
+  /** A logger to use instead of one built from `config.log`. */
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly host: string;
+  readonly port: number;
+  /** `ws://host:port/` */
+  readonly url: string;
+  readonly router: Router;
+  readonly developmentMode: boolean;
+  /** Says goodbye to every session, closes the listeners and resolves when they are closed. */
+  close(): Promise<void>;
+}
+
+/** True when nothing about authentication was configured: the router then runs in development mode. */
+export function isDevelopmentMode(config: Config): boolean {
+  return !hasAnyKey(config.jwt) && config.allowAnonymous === undefined;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.logger ?? createLogger({ level: config.log.level });
+  const developmentMode = isDevelopmentMode(config);
+  const host = config.host ?? (developmentMode ? '127.0.0.1' : '0.0.0.0');
+
+  const tokens = hasAnyKey(config.jwt) ? new JwtAuthenticator(config.jwt, await loadKeys(config.jwt)) : undefined;
+  const auth = new RouterAuth({
+    tokens,
+    anonymousAllowed: config.allowAnonymous ?? developmentMode,
+    anonymousRole: config.anonymousRole,
+  });
+  if (developmentMode) {
+    log.warn(
+      { host },
+      'DEVELOPMENT MODE: no authentication is configured, so anonymous clients may do everything and the router ' +
+        'listens on loopback only. Configure jwt.* (or allowAnonymous) before exposing it.',
+    );
+  } else if (!auth.tokensEnabled && !auth.anonymousAllowed) {
+    log.warn('no JWT keys are configured and anonymous access is off: no client can log in');
+  }
+  log.warn('no authorization rules are configured: every admitted session may publish, subscribe, call and register');
+
+  const router = new Router(allowAll, {
+    joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
+    left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
+  });
+  router.addRealm(config.realm, { uriCheck: config.realms[config.realm]?.uriCheck ?? 'loose' });
+  for (const [name, realmOptions] of Object.entries(config.realms)) {
+    router.addRealm(name, { uriCheck: realmOptions.uriCheck ?? 'loose' });
+  }
+
+  const context: ModuleContext = {
+    realm: (name) => router.realm(name),
+    defaultRealm: config.realm,
+    auth,
+    log,
+  };
+  const modules: ProtocolModule[] = [createWampModule(context)];
+
+  const listener = new WebSocketListener({
+    modules,
+    defaultProtocol: config.defaultProtocol,
+    maxMessageSize: config.limits.maxMessageSize,
+    log,
+    upgradeAuth: (request) => {
+      const token = extractUpgradeToken(request, config.jwt.cookie);
+      return token === undefined ? undefined : auth.verifyToken(token, 'jwt');
+    },
+  });
+  const startedAt = Date.now();
+  const http = createHttpServer({
+    health: () => ({
+      status: 'ok',
+      uptimeSec: Math.round((Date.now() - startedAt) / 1000),
+      connections: listener.connections.size,
+      sessions: router.sessionCount,
+    }),
+  });
+  http.on('upgrade', (request, socket, head) => listener.handleUpgrade(request, socket, head));
+  http.on('clientError', (error, socket) => {
+    log.debug({ err: error.message }, 'bad HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  await listen(http, config.port, host);
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  log.info({ host, port, realm: config.realm, protocols: modules.flatMap((m) => m.subprotocols) }, 'switchboard listening');
+
+  return {
+    host,
+    port,
+    url: `ws://${urlHost}:${port}/`,
+    router,
+    developmentMode,
+    close: async () => {
+      for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
+      listener.close();
+      await closeHttp(http, listener);
+      log.info('switchboard stopped');
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, gives connections a moment to finish their closing handshakes, then drops the rest. */
+async function closeHttp(server: Server, listener: WebSocketListener): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const deadline = Date.now() + 2000;
+  while (listener.connections.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  for (const connection of listener.connections) connection.terminate();
+  server.closeAllConnections();
+  await closed;
+}

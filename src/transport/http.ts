@@ -1,0 +1,26 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface HttpRoutes {
+  /** Body of GET /healthz. */
+  health(): Record<string, unknown>;
+}
+
+/** The HTTP side of the one port: health endpoint, and a hint for browsers that open it as a page. */
+export function createHttpServer(routes: HttpRoutes): Server {
+  return createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && path === '/healthz') {
+      const body = JSON.stringify(routes.health());
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(body);
+      return;
+    }
+    if (request.method === 'GET' && path === '/') {
+      response.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
+      response.end('Switchboard: connect with WebSocket, subprotocol wamp.2.json, wamp.2.cbor or mqtt.\n');
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end('not found\n');
+  });
+}

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { AuthOutcome } from '../auth/types.js';
+import type { Connection, ConnectionHandler } from './connection.js';
+
+/** A Connection over a `ws` WebSocket. */
+export class WebSocketConnection implements Connection {
+  readonly transport = 'websocket';
+  private handler: ConnectionHandler | undefined;
+  private held: Array<[Buffer, boolean]> = [];
+  private closeInfo: [number, string] | undefined;
+  private readonly openedAt = Date.now();
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly id: string,
+    readonly protocol: string,
+    readonly remoteAddress: string,
+    readonly log: Logger,
+    readonly upgradeAuth: Promise<AuthOutcome> | undefined,
+    onGone: (connection: WebSocketConnection) => void,
+  ) {
+    socket.on('message', (data, isBinary) => {
+      const buffer = toBuffer(data);
+      if (this.handler === undefined) this.held.push([buffer, isBinary]);
+      else this.handler.message(buffer, isBinary);
+    });
+    socket.on('close', (code, reasonBuffer) => {
+      const reason = reasonBuffer.toString();
+      this.log.info({ code, reason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
+      this.closeInfo = [code, reason];
+      onGone(this);
+      this.handler?.closed(code, reason);
+    });
+    socket.on('error', (error) => {
+      // ws follows an error with 'close' (1002/1006/1007/1009), which is where the close is logged.
+      this.log.warn({ err: error.message, code: (error as { code?: string }).code }, 'websocket error');
+    });
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  send(data: Buffer | string, binary: boolean): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(data, { binary });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.CLOSED || this.socket.readyState === this.socket.CLOSING) return;
+    this.socket.close(code, truncateReason(reason));
+  }
+
+  /** Drops the connection without a closing handshake (shutdown deadline, dead peer). */
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const held = this.held;
+    this.held = [];
+    for (const [data, isBinary] of held) handler.message(data, isBinary);
+    if (this.closeInfo !== undefined) handler.closed(...this.closeInfo);
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** A close reason may take at most 123 bytes of UTF-8 (RFC 6455 section 5.5). */
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 120);
+  while (Buffer.byteLength(cut) > 120) cut = cut.slice(0, -1);
+  return cut + '...';
+}
