@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
-import type { Connection, ConnectionHandler } from './connection.js';
+import { CloseCode, type Connection, type ConnectionHandler } from './connection.js';
 
 /** A Connection over a `ws` WebSocket. */
 export class WebSocketConnection implements Connection {
@@ -10,6 +10,7 @@ export class WebSocketConnection implements Connection {
   private held: Array<[Buffer, boolean]> = [];
   private closeInfo: [number, string] | undefined;
   private readonly openedAt = Date.now();
+  private failure: { code: number; reason: string } | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -25,16 +26,20 @@ export class WebSocketConnection implements Connection {
       if (this.handler === undefined) this.held.push([buffer, isBinary]);
       else this.handler.message(buffer, isBinary);
     });
-    socket.on('close', (code, reasonBuffer) => {
-      const reason = reasonBuffer.toString();
+    socket.on('close', (peerCode, reasonBuffer) => {
+      // When ws failed the connection itself it sent a close code the local event does not report (1006).
+      const code = this.failure?.code ?? peerCode;
+      const reason = this.failure?.reason ?? reasonBuffer.toString();
       this.log.info({ code, reason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
       this.closeInfo = [code, reason];
       onGone(this);
       this.handler?.closed(code, reason);
     });
     socket.on('error', (error) => {
-      // ws follows an error with 'close' (1002/1006/1007/1009), which is where the close is logged.
-      this.log.warn({ err: error.message, code: (error as { code?: string }).code }, 'websocket error');
+      // ws follows an error with 'close', which is where the close is logged, with the code ws sent.
+      const wsCode = (error as { code?: string }).code;
+      this.failure = { code: closeCodeFor(wsCode), reason: error.message };
+      this.log.warn({ err: error.message, wsCode }, 'websocket error');
     });
   }
 
@@ -63,6 +68,20 @@ export class WebSocketConnection implements Connection {
     this.held = [];
     for (const [data, isBinary] of held) handler.message(data, isBinary);
     if (this.closeInfo !== undefined) handler.closed(...this.closeInfo);
+  }
+}
+
+/** The close code ws sends for each of its failures (RFC 6455 section 7.4.1). */
+function closeCodeFor(wsCode: string | undefined): number {
+  switch (wsCode) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+      return CloseCode.MessageTooBig;
+    case 'WS_ERR_INVALID_UTF8':
+      return CloseCode.InvalidPayload;
+    case undefined:
+      return 1006;
+    default:
+      return CloseCode.ProtocolError;
   }
 }
 
