@@ -16,8 +16,11 @@ interface Memo {
 
 const memos = new Map<Serializer, Memo>();
 
-/** Publications whose topic has no WAMP spelling (counted; see `uri.fromComponents`). */
-export const eventStats = { uncrossable: 0 };
+/**
+ * Events not delivered: topics with no WAMP spelling (see `uri.fromComponents`), and payloads this serializer
+ * cannot write.
+ */
+export const eventStats = { uncrossable: 0, unencodable: 0 };
 
 export function encodeEvent(serializer: Serializer, publication: Publication, subscription: Subscription): Buffer | undefined {
   let memo = memos.get(serializer);
@@ -28,7 +31,13 @@ export function encodeEvent(serializer: Serializer, publication: Publication, su
   if (memo.publication === publication && memo.subscription === subscription) return memo.bytes;
   memo.publication = publication;
   memo.subscription = subscription;
-  memo.bytes = build(serializer, publication, subscription);
+  try {
+    memo.bytes = build(serializer, publication, subscription);
+  } catch {
+    // The sink must not throw into the broker's fan-out; this subscription's receivers miss this event.
+    eventStats.unencodable++;
+    memo.bytes = undefined;
+  }
   return memo.bytes;
 }
 

@@ -78,7 +78,7 @@ export function callOptions(options: Dict): { timeoutMs: number; disclose: boole
   return { timeoutMs: timeout ?? 0, disclose: bool(options, 'disclose_me', false) };
 }
 
-/** The spec's default cancel mode is `killnowait`. */
+/** The spec names no default cancel mode; `killnowait` answers the caller at once and still stops the callee. */
 export function cancelMode(options: Dict): CancelMode {
   return oneOf(options, 'mode', CANCEL_MODES, 'killnowait');
 }

@@ -62,8 +62,19 @@ export class WampPeer implements ConnectionHandler, SessionSink {
     return this.session?.realm.options.uriCheck ?? 'loose';
   }
 
+  /**
+   * Encodes and sends one message. It never throws: the core calls the sink methods synchronously in the middle
+   * of routing, so a payload this serializer cannot write is logged and dropped instead.
+   */
   send(message: unknown[], mayHaveBinary = false): void {
-    this.connection.send(this.serializer.encode(message, mayHaveBinary), this.serializer.binary);
+    let bytes: Buffer;
+    try {
+      bytes = this.serializer.encode(message, mayHaveBinary);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, type: message[0] }, 'message could not be encoded; dropped');
+      return;
+    }
+    this.connection.send(bytes, this.serializer.binary);
   }
 
   sendBytes(bytes: Buffer): void {
@@ -193,6 +204,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
   event(publication: Publication, subscription: Subscription, _options: SubscriberOptions): void {
     const bytes = encodeEvent(this.serializer, publication, subscription);
     if (bytes !== undefined) this.sendBytes(bytes);
+    else this.log.debug({ subscription: subscription.id, publication: publication.id }, 'event not deliverable over WAMP');
   }
 
   invocation(invocation: Invocation): void {

@@ -39,6 +39,7 @@ export function toPolicy(match: Match): Policy {
  * a component that is empty or holds `.`, `#` or whitespace has no WAMP spelling.
  */
 export function fromComponents(topic: readonly string[]): string | undefined {
+  if (topic.length === 0) return undefined;
   for (const part of topic) {
     if (part.length === 0 || /[\s.#\u0000]/.test(part)) return undefined;
   }

@@ -53,7 +53,7 @@ export function loadConfig({ argv, env }: ConfigSources): LoadedConfig {
         return `unknown config key ${unknownKeys.map((key) => `'${where}${key}'`).join(', ')}`;
       }
       const key = issue.path.join('.');
-      const source = sources.get(key) ?? sources.get(String(issue.path[0])) ?? 'configuration';
+      const source = sourceOf(sources, issue.path.map(String));
       return `config key '${key}' (from ${source}): ${issue.message}`;
     });
     throw new ConfigError(lines.join('\n'));
@@ -61,15 +61,36 @@ export function loadConfig({ argv, env }: ConfigSources): LoadedConfig {
   return { config: parsed.data as Config, help: flags.values.help === true, sources };
 }
 
+/** Where the closest set key above a path came from (a list item's source is its list's). */
+function sourceOf(sources: ReadonlyMap<string, string>, path: string[]): string {
+  for (let length = path.length; length > 0; length--) {
+    const found = sources.get(path.slice(0, length).join('.'));
+    if (found !== undefined) return found;
+  }
+  return 'configuration';
+}
+
 function parseFlags(argv: readonly string[]): { values: Record<string, string | boolean | undefined> } {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     help: { type: 'boolean' },
     [CONFIG_FILE_FLAG]: { type: 'string' },
   };
-  for (const spec of OPTIONS) options[spec.flag] = { type: spec.type === 'bool' ? 'boolean' : 'string' };
+  for (const spec of OPTIONS) {
+    options[spec.flag] = { type: spec.type === 'bool' ? 'boolean' : 'string' };
+    // `--no-x` by hand: parseArgs' allowNegative needs Node 20.16.
+    if (spec.type === 'bool') options[`no-${spec.flag}`] = { type: 'boolean' };
+  }
   try {
-    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true });
-    return { values: values as Record<string, string | boolean | undefined> };
+    const { values, tokens } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
+    const result = values as Record<string, string | boolean | undefined>;
+    // Replay boolean flags in order, so the last of `--x` and `--no-x` wins as with any repeated flag.
+    for (const token of tokens) {
+      if (token.kind !== 'option' || options[token.name]?.type !== 'boolean' || token.name === 'help') continue;
+      const negated = token.name.startsWith('no-');
+      if (negated) delete result[token.name];
+      result[negated ? token.name.slice(3) : token.name] = !negated;
+    }
+    return { values: result };
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\nRun with --help to list the options.`);
   }
@@ -98,7 +119,9 @@ function mergeFile(target: Tree, path: string, sources: Map<string, string>): vo
 function deepMerge(target: Tree, source: Tree, prefix: string, noteKey: (key: string) => void): void {
   for (const [key, value] of Object.entries(source)) {
     const path = prefix + key;
-    const current = target[key];
+    // JSON.parse makes `__proto__` an own key; merging it would reach Object.prototype.
+    if (FORBIDDEN_KEYS.has(key)) throw new ConfigError(`unknown config key '${path}'`);
+    const current = Object.hasOwn(target, key) ? target[key] : undefined;
     if (isTree(value) && isTree(current) && key !== 'realms') {
       deepMerge(current, value, `${path}.`, noteKey);
     } else {
@@ -107,6 +130,8 @@ function deepMerge(target: Tree, source: Tree, prefix: string, noteKey: (key: st
     }
   }
 }
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function isTree(value: unknown): value is Tree {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

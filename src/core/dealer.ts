@@ -16,6 +16,8 @@ import type {
  * a shared registration picks one of its callees by its invoke policy. Every pending call is referenced
  * from both its caller and its callee, so either one leaving settles exactly its own calls.
  */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Dealer {
   /** Next callee position for `roundrobin` registrations, by registration id. */
   private readonly cursor = new Map<number, number>();
@@ -81,7 +83,8 @@ export class Dealer {
     caller.callsOut.set(requestId, invocation);
     callee.callsIn.set(invocation.id, invocation);
     if (options.timeoutMs > 0) {
-      invocation.timer = setTimeout(() => this.expire(invocation), options.timeoutMs);
+      // setTimeout fires at once for delays past 2^31-1 ms; nearly 25 days is as good as forever for a call.
+      invocation.timer = setTimeout(() => this.expire(invocation), Math.min(options.timeoutMs, MAX_TIMER_MS));
       invocation.timer.unref?.();
     }
     callee.sink.invocation(invocation);
@@ -131,8 +134,7 @@ export class Dealer {
     const invocation = callee.callsIn.get(invocationId);
     if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
     this.settle(invocation);
-    if (invocation.canceling) invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
-    else invocation.caller.sink.result(invocation.callerRequestId, payload);
+    invocation.caller.sink.result(invocation.callerRequestId, payload);
     return ok(invocation);
   }
 
@@ -140,15 +142,14 @@ export class Dealer {
     const invocation = callee.callsIn.get(invocationId);
     if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
     this.settle(invocation);
-    if (invocation.canceling) invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
-    else invocation.caller.sink.callError(invocation.callerRequestId, error, payload);
+    invocation.caller.sink.callError(invocation.callerRequestId, error, payload);
     return ok(invocation);
   }
 
   /**
    * WAMP call canceling. `skip` answers the caller at once and lets the callee finish unheard; `kill` interrupts
-   * the callee and answers the caller when the callee does; `killnowait` interrupts and answers at once. A callee
-   * that cannot be interrupted turns `kill` into `skip`.
+   * the callee and passes on whatever the callee answers (its RESULT if it finished first, usually its ERROR);
+   * `killnowait` interrupts and answers at once. A callee that cannot be interrupted turns `kill` into `skip`.
    */
   cancel(caller: Session, requestId: number, mode: CancelMode): Result<Invocation> {
     const invocation = caller.callsOut.get(requestId);

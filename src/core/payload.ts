@@ -13,7 +13,8 @@ import { containsBinary, reviveBinary, stringifyWithBinary } from './binary-json
  *
  * arguments -> bytes:
  * - exactly one positional argument and no keyword arguments: a string is sent as UTF-8, bytes are sent raw,
- *   any other value as JSON;
+ *   any other value as JSON, except an object that would read back as the envelope, which is wrapped in one so
+ *   that it round-trips;
  * - anything else is the JSON envelope `{"args":[...],"kwargs":{...}}` (kwargs only when not empty).
  *
  * Because a fan-out hands the same Payload to every receiver, each conversion happens once per publication.
@@ -124,7 +125,7 @@ export function argsToBytes(args: unknown[] | undefined, kwargs: Record<string, 
     const only = args[0];
     if (typeof only === 'string') return Buffer.from(only, 'utf8');
     if (only instanceof Uint8Array) return only;
-    return Buffer.from(toJson(only), 'utf8');
+    if (asEnvelope(only) === undefined) return Buffer.from(toJson(only), 'utf8');
   }
   const envelope: Record<string, unknown> = { args: args ?? [] };
   if (hasKwargs) envelope.kwargs = kwargs;

@@ -87,7 +87,7 @@ export interface Invocation {
   readonly callee: Session;
   readonly disclose: boolean;
   readonly timeoutMs: number;
-  /** Set once a cancel in `kill` mode is waiting for the callee's answer. */
+  /** Set once a cancel in `kill` mode is waiting for the callee's answer; a second cancel is then a no-op. */
   canceling: boolean;
   timer: NodeJS.Timeout | undefined;
 }

@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { addExtension, Decoder, Encoder } from 'cbor-x';
 import type { Serializer } from './types.js';
 
 // Records are a cbor-x extension other peers cannot read; maps decode to plain objects.
@@ -6,6 +6,21 @@ const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Ar
 // uint64 would otherwise decode to BigInt; WAMP ids stay below 2^53, so numbers are exact.
 // `int64AsNumber` is a runtime option of cbor-x that its type declarations do not list.
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
+
+/**
+ * A peer may write big integers as CBOR bignums (tags 2 and 3), which cbor-x decodes to BigInt. A BigInt inside
+ * the router would break every JSON peer (JSON has no BigInt), so bignums decode to numbers, with the precision
+ * of a double like every other number the router holds. The registration is decode-only and process-wide.
+ */
+function bignumToNumber(negative: boolean) {
+  return (bytes: Uint8Array): number => {
+    let value = 0;
+    for (const byte of bytes) value = value * 256 + byte;
+    return negative ? -1 - value : value;
+  };
+}
+addExtension({ tag: 2, decode: bignumToNumber(false) } as unknown as Parameters<typeof addExtension>[0]);
+addExtension({ tag: 3, decode: bignumToNumber(true) } as unknown as Parameters<typeof addExtension>[0]);
 
 /**
  * `wamp.2.cbor`: binary frames. cbor-x writes integers beyond 32 bits as float64, which peers such as
@@ -23,8 +38,9 @@ export const cborSerializer: Serializer = {
   },
 };
 
+/** An exact integer that cbor-x would write as a float. Larger whole numbers are doubles and stay floats. */
 function isWideInteger(value: number): boolean {
-  return Number.isInteger(value) && (value > 0xffffffff || value < -0x80000000);
+  return Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x80000000);
 }
 
 /** Returns the value with every wide integer as a BigInt, copying only the containers that change. */
