@@ -26,10 +26,18 @@ export type {
   RegisterOptions,
   Registration,
   SessionSink,
+  Match,
+  MessageProperties,
+  QoS,
+  ShareGroup,
+  SharedSubscription,
+  SubscribeResult,
   SubscriberOptions,
   Subscription,
+  SubscriptionRef,
   TransportInfo,
 } from './core/types.js';
+export type { RetainedMessage } from './store/types.js';
 export { Payload } from './core/payload.js';
 export { WILDCARD, type Policy } from './core/match/types.js';
 export { CoreError, type CoreErrorUri, type Result } from './core/errors.js';

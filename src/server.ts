@@ -51,10 +51,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     anonymousRole: config.anonymousRole,
   });
   if (developmentMode) {
+    const where = isLoopback(host)
+      ? 'it listens on loopback only'
+      : `it listens on ${host}, reachable from other machines, because the host was set explicitly`;
     log.warn(
       { host },
-      'DEVELOPMENT MODE: no authentication is configured, so anonymous clients may do everything and the router ' +
-        'listens on loopback only. Configure jwt.* (or allowAnonymous) before exposing it.',
+      `DEVELOPMENT MODE: no authentication is configured, so anonymous clients may do everything, and ${where}. ` +
+        'Configure jwt.* (or allowAnonymous) before exposing it.',
     );
   } else if (!auth.tokensEnabled && !auth.anonymousAllowed) {
     log.warn('no JWT keys are configured and anonymous access is off: no client can log in');
@@ -143,4 +146,8 @@ async function closeHttp(server: Server, listener: WebSocketListener): Promise<v
   for (const connection of listener.connections) connection.terminate();
   server.closeAllConnections();
   await closed;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -1,4 +1,4 @@
-import type { Publication, Subscription } from '../../src/port.js';
+import type { Publication, SubscriptionRef } from '../../src/port.js';
 import { Type } from './codes.js';
 import type { Serializer } from './serializers/index.js';
 import { fromComponents } from './uri.js';
@@ -10,7 +10,7 @@ import { fromComponents } from './uri.js';
  */
 interface Memo {
   publication: Publication | undefined;
-  subscription: Subscription | undefined;
+  subscription: SubscriptionRef | undefined;
   bytes: Buffer | undefined;
 }
 
@@ -22,7 +22,7 @@ const memos = new Map<Serializer, Memo>();
  */
 export const eventStats = { uncrossable: 0, unencodable: 0 };
 
-export function encodeEvent(serializer: Serializer, publication: Publication, subscription: Subscription): Buffer | undefined {
+export function encodeEvent(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | undefined {
   let memo = memos.get(serializer);
   if (memo === undefined) {
     memo = { publication: undefined, subscription: undefined, bytes: undefined };
@@ -41,7 +41,7 @@ export function encodeEvent(serializer: Serializer, publication: Publication, su
   return memo.bytes;
 }
 
-function build(serializer: Serializer, publication: Publication, subscription: Subscription): Buffer | undefined {
+function build(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | undefined {
   const details: Record<string, unknown> = {};
   // An exact subscription only matches topics spelled like its own URI; a pattern can match a topic from
   // another protocol whose components have no WAMP spelling.
@@ -52,6 +52,14 @@ function build(serializer: Serializer, publication: Publication, subscription: S
       return undefined;
     }
     details.topic = topic;
+  }
+  const properties = publication.properties;
+  if (properties !== undefined) {
+    // MQTT 5 metadata travels in the details (README, "Payload mapping").
+    if (properties.contentType !== undefined) details.content_type = properties.contentType;
+    if (properties.userProperties !== undefined && properties.userProperties.length > 0) {
+      details.user_properties = userPropertiesObject(properties.userProperties);
+    }
   }
   if (publication.disclose) {
     const publisher = publication.publisher;
@@ -66,4 +74,16 @@ function build(serializer: Serializer, publication: Publication, subscription: S
   if (kwargs !== undefined) message.push(args ?? [], kwargs);
   else if (args !== undefined) message.push(args);
   return serializer.encode(message, payload.hasBinary);
+}
+
+/** Name/value pairs as an object; a name that repeats holds a list of its values. */
+function userPropertiesObject(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const current = result[name];
+    if (current === undefined) result[name] = value;
+    else if (Array.isArray(current)) current.push(value);
+    else result[name] = [current, value];
+  }
+  return result;
 }

@@ -10,7 +10,7 @@ import {
   type Session,
   type SessionSink,
   type SubscriberOptions,
-  type Subscription,
+  type SubscriptionRef,
 } from '../../src/port.js';
 import { Type } from './codes.js';
 import { Uri } from './errors.js';
@@ -201,7 +201,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
 
   // ---- SessionSink: the core delivering to this peer ----
 
-  event(publication: Publication, subscription: Subscription, _options: SubscriberOptions): void {
+  event(publication: Publication, subscription: SubscriptionRef, _options: SubscriberOptions): void {
     const bytes = encodeEvent(this.serializer, publication, subscription);
     if (bytes !== undefined) this.sendBytes(bytes);
     else this.log.debug({ subscription: subscription.id, publication: publication.id }, 'event not deliverable over WAMP');

@@ -3,7 +3,8 @@ import { Broker } from './broker.js';
 import { Dealer } from './dealer.js';
 import { TrieMatchIndex } from './match/trie.js';
 import { Session } from './session.js';
-import type { Authorizer, PeerFeatures, RegisterOptions, SessionSink, SubscriberOptions, TransportInfo } from './types.js';
+import type { RetainedStore } from '../store/types.js';
+import type { Authorizer, PeerFeatures, RegisterOptions, SessionSink, ShareGroup, SubscriberOptions, TransportInfo } from './types.js';
 
 export interface RealmOptions {
   /** WAMP URI rule: `loose` or `strict`. */
@@ -27,9 +28,15 @@ export class Realm {
     readonly options: RealmOptions,
     authorizer: Authorizer,
     private readonly allocateSessionId: () => number,
+    retained: RetainedStore,
     private readonly observer: RealmObserver = {},
   ) {
-    this.broker = new Broker(new TrieMatchIndex<Session, SubscriberOptions>(), authorizer);
+    this.broker = new Broker(
+      new TrieMatchIndex<Session, SubscriberOptions>(),
+      new TrieMatchIndex<ShareGroup, ShareGroup>(),
+      authorizer,
+      retained,
+    );
     this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer);
   }
 

@@ -1,5 +1,7 @@
 import { randomId } from './ids.js';
 import { Realm, type RealmObserver, type RealmOptions } from './realm.js';
+import { MemoryRetainedStore } from '../store/memory/retained.js';
+import type { RetainedStoreFactory } from '../store/types.js';
 import type { Authorizer } from './types.js';
 
 /** The shared session core: every realm, whichever protocol its sessions speak. */
@@ -11,12 +13,13 @@ export class Router {
   constructor(
     private readonly authorizer: Authorizer,
     private readonly observer: RealmObserver = {},
+    private readonly retainedStores: RetainedStoreFactory = () => new MemoryRetainedStore(),
   ) {}
 
   addRealm(name: string, options: RealmOptions): Realm {
     const existing = this.realms.get(name);
     if (existing !== undefined) return existing;
-    const realm = new Realm(name, options, this.authorizer, () => this.allocateSessionId(), {
+    const realm = new Realm(name, options, this.authorizer, () => this.allocateSessionId(), this.retainedStores(name), {
       joined: (session) => this.observer.joined?.(session),
       left: (session) => {
         this.sessionIds.delete(session.id);

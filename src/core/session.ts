@@ -12,8 +12,11 @@ import type {
   Publication,
   PublishOptions,
   RegisterOptions,
+  ShareGroup,
+  SharedSubscription,
   Registration,
   SessionSink,
+  SubscribeResult,
   SubscriberOptions,
   Subscription,
   TransportInfo,
@@ -27,6 +30,8 @@ import type {
 export class Session {
   /** Subscriptions by id (the same ids WAMP puts on the wire). */
   readonly subscriptions = new Map<number, Subscription>();
+  /** Shared subscriptions, with the group this session is a member of, by group and subscription id. */
+  readonly sharedSubscriptions = new Map<string, { subscription: SharedSubscription; group: ShareGroup }>();
   /** Registrations by id. */
   readonly registrations = new Map<number, Registration>();
   /** Calls this session made that are still waiting, by the caller's request id. */
@@ -35,6 +40,11 @@ export class Session {
   readonly callsIn = new Map<number, Invocation>();
   readonly invocationIds = new IdSequence();
   readonly joinedAt = Date.now();
+  /**
+   * Whether the session can take a message right now (its client is connected and not saturated). Share groups
+   * skip members that cannot; the protocol module keeps it current.
+   */
+  available = true;
   private open = true;
 
   constructor(
@@ -59,12 +69,20 @@ export class Session {
     return this.open;
   }
 
-  subscribe(pattern: readonly string[], policy: Policy, options: SubscriberOptions): Result<{ subscription: Subscription; created: boolean }> {
+  subscribe(pattern: readonly string[], policy: Policy, options: SubscriberOptions): Result<SubscribeResult<Subscription>> {
     return this.realm.broker.subscribe(this, pattern, policy, options);
   }
 
   unsubscribe(subscriptionId: number): Result<Subscription> {
     return this.realm.broker.unsubscribe(this, subscriptionId);
+  }
+
+  subscribeShared(group: string, pattern: readonly string[], policy: Policy, options: SubscriberOptions): Result<SubscribeResult<SharedSubscription>> {
+    return this.realm.broker.subscribeShared(this, group, pattern, policy, options);
+  }
+
+  unsubscribeShared(group: string, pattern: readonly string[], policy: Policy): Result<SharedSubscription> {
+    return this.realm.broker.unsubscribeShared(this, group, pattern, policy);
   }
 
   publish(topic: readonly string[], payload: Payload, options: PublishOptions): Result<Publication> {

@@ -32,6 +32,56 @@ export interface SubscriberOptions {
 
 export type Subscription = Observation<Session, SubscriberOptions>;
 
+/** The outcome of a subscribe: `first` drives meta events, `renewed` MQTT's Retain Handling 1. */
+export interface SubscribeResult<S> {
+  subscription: S;
+  /** The subscription did not exist before: this session is its first subscriber. */
+  first: boolean;
+  /** This session already held it; its options were replaced. */
+  renewed: boolean;
+}
+
+/**
+ * A shared subscription's group (MQTT `$share/{group}/{filter}`): each publication goes to one member, round
+ * robin, skipping members that are not available.
+ */
+export interface ShareGroup {
+  readonly name: string;
+  readonly members: Map<Session, SubscriberOptions>;
+  /** Position of the next member to try. */
+  cursor: number;
+}
+
+export type SharedSubscription = Observation<ShareGroup, ShareGroup>;
+
+/** What a sink needs to know about the subscription a delivery is for. */
+export type SubscriptionRef = Pick<Subscription, 'id' | 'pattern' | 'policy'>;
+
+/** One matching subscription of a session, for grouped delivery. */
+export interface Match {
+  subscription: SubscriptionRef;
+  options: SubscriberOptions;
+}
+
+export type QoS = 0 | 1 | 2;
+
+/**
+ * Message metadata that crosses protocols. MQTT 5 carries it as properties; WAMP shows content type and user
+ * properties in the EVENT details.
+ */
+export interface MessageProperties {
+  contentType?: string;
+  /** MQTT Payload Format Indicator 1: the payload is UTF-8 text. */
+  payloadIsUtf8?: boolean;
+  /** When the message expires (ms since epoch), from MQTT's Message Expiry Interval. */
+  expiresAt?: number;
+  /** MQTT Response Topic, as the topic name the publisher gave. */
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  /** Name/value pairs in order; a name may repeat. */
+  userProperties?: ReadonlyArray<readonly [string, string]>;
+}
+
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
 
 export interface RegisterOptions {
@@ -48,6 +98,11 @@ export interface PublishOptions {
   excludeMe: boolean;
   /** Reveal the publisher's session id, authid and authrole to subscribers. */
   disclose: boolean;
+  /** Delivery guarantee the publisher asked for; receivers get at most their subscription's. Default 0. */
+  qos?: QoS;
+  /** Keep as the topic's retained message (an empty byte payload clears it). */
+  retain?: boolean;
+  properties?: MessageProperties;
   exclude?: readonly number[];
   eligible?: readonly number[];
   excludeAuthid?: readonly string[];
@@ -63,6 +118,10 @@ export interface Publication {
   readonly payload: Payload;
   readonly publisher: Session;
   readonly disclose: boolean;
+  readonly qos: QoS;
+  /** The publisher asked to retain it (MQTT Retain As Published shows this to subscribers). */
+  readonly retain: boolean;
+  readonly properties: MessageProperties | undefined;
 }
 
 export type CancelMode = 'skip' | 'kill' | 'killnowait';
@@ -98,7 +157,13 @@ export interface Invocation {
  */
 export interface SessionSink {
   /** A publication matched one of this session's subscriptions. */
-  event(publication: Publication, subscription: Subscription, options: SubscriberOptions): void;
+  event(publication: Publication, subscription: SubscriptionRef, options: SubscriberOptions): void;
+  /**
+   * A publication matched several subscriptions of this session. When the sink has this method the broker calls
+   * it once instead of `event` once per subscription (MQTT delivers one copy, at the highest QoS, with every
+   * subscription identifier). Shared subscriptions are always delivered with `event`.
+   */
+  eventGroup?(publication: Publication, matches: readonly Match[]): void;
   /** A call was routed to a procedure this session registered. */
   invocation(invocation: Invocation): void;
   /** The dealer asks the callee to stop an invocation (caller canceled, timeout, caller gone). */

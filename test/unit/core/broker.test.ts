@@ -83,7 +83,7 @@ function subscribe(peer: Peer, uri: string, policy: Policy = 'exact', options: S
 }
 
 describe('Broker: subscriptions', () => {
-  it('subscribers to the same (pattern, policy) share one subscription id; created only for the first', () => {
+  it('subscribers to the same (pattern, policy) share one subscription id; first only for the first', () => {
     const { realm, join } = setup();
     const a = join();
     const b = join();
@@ -91,8 +91,10 @@ describe('Broker: subscriptions', () => {
     const rb = b.session.subscribe(['com', 'x'], 'exact', {});
     expect(ra.ok && rb.ok).toBe(true);
     if (!ra.ok || !rb.ok) return;
-    expect(ra.value.created).toBe(true);
-    expect(rb.value.created).toBe(false);
+    expect(ra.value.first).toBe(true);
+    expect(rb.value.first).toBe(false);
+    expect(ra.value.renewed).toBe(false);
+    expect(rb.value.renewed).toBe(false);
     expect(rb.value.subscription.id).toBe(ra.value.subscription.id);
     expect(rb.value.subscription).toBe(ra.value.subscription);
     expect(realm.broker.subscriptionCount).toBe(1);
@@ -115,7 +117,8 @@ describe('Broker: subscriptions', () => {
     const first = a.session.subscribe(['x'], 'exact', {});
     const again = a.session.subscribe(['x'], 'exact', {});
     expect(first.ok && again.ok && again.value.subscription === first.value.subscription).toBe(true);
-    expect(again.ok && again.value.created).toBe(false);
+    expect(again.ok && again.value.first).toBe(false);
+    expect(again.ok && again.value.renewed).toBe(true);
     expect(a.session.subscriptions.size).toBe(1);
     expect(realm.broker.subscriptionCount).toBe(1);
   });
