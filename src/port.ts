@@ -43,6 +43,7 @@ export { WILDCARD, type Policy } from './core/match/types.js';
 export { CoreError, type CoreErrorUri, type Result } from './core/errors.js';
 export { IdSequence, MAX_ID, isValidId } from './core/ids.js';
 export { containsBinary, reviveBinary, stringifyWithBinary } from './core/binary-json.js';
+export { userPropertiesFromObject, userPropertiesToObject, type UserPropertyObject } from './core/user-properties.js';
 
 /** Authentication as modules use it: one authenticator for every protocol. */
 export interface AuthService {
@@ -62,6 +63,8 @@ export interface AuthService {
 export interface ModuleContext {
   /** Looks a realm up by name; undefined when it does not exist. */
   realm(name: string): Realm | undefined;
+  /** Every realm's name. */
+  realmNames(): string[];
   /** The realm a client joins when it names none (MQTT without a realm claim). */
   readonly defaultRealm: string;
   readonly auth: AuthService;

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createMqttModule } from '../protocols/mqtt/index.js';
 import { createWampModule } from '../protocols/wamp/index.js';
 import { allowAll } from './auth/authorizer.js';
 import { JwtAuthenticator } from './auth/jwt.js';
@@ -16,6 +17,7 @@ import { Router } from './core/router.js';
 import { createLogger } from './observability/logger.js';
 import type { ModuleContext, ProtocolModule } from './port.js';
 import { createHttpServer } from './transport/http.js';
+import { TcpListener } from './transport/tcp.js';
 import { WebSocketListener } from './transport/websocket.js';
 
 export interface StartOptions {
@@ -26,6 +28,8 @@ export interface StartOptions {
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
+  /** MQTT over TCP port, or undefined when that listener is off. */
+  readonly mqttPort: number | undefined;
   /** `ws://host:port/` */
   readonly url: string;
   readonly router: Router;
@@ -75,11 +79,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const context: ModuleContext = {
     realm: (name) => router.realm(name),
+    realmNames: () => router.realmNames,
     defaultRealm: config.realm,
     auth,
     log,
   };
-  const modules: ProtocolModule[] = [createWampModule(context)];
+  const mqtt = createMqttModule(context, config.mqtt);
+  const modules: ProtocolModule[] = [createWampModule(context), mqtt];
 
   const listener = new WebSocketListener({
     modules,
@@ -108,19 +114,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   await listen(http, config.port, host);
   const port = (http.address() as AddressInfo).port;
+  let tcp: TcpListener | undefined;
+  let mqttPort: number | undefined;
+  if (config.mqtt.port > 0) {
+    tcp = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 't' });
+    try {
+      mqttPort = await tcp.listen(config.mqtt.port, host);
+    } catch (error) {
+      http.close();
+      throw error;
+    }
+  }
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  log.info({ host, port, realm: config.realm, protocols: modules.flatMap((m) => m.subprotocols) }, 'switchboard listening');
+  log.info(
+    { host, port, mqttPort: mqttPort ?? null, realm: config.realm, protocols: modules.flatMap((m) => m.subprotocols) },
+    'switchboard listening',
+  );
 
   return {
     host,
     port,
+    mqttPort,
     url: `ws://${urlHost}:${port}/`,
     router,
     developmentMode,
     close: async () => {
       for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
       listener.close();
-      await closeHttp(http, listener);
+      await Promise.all([closeHttp(http, listener), tcp?.close()]);
       log.info('switchboard stopped');
     },
   };

@@ -1,4 +1,4 @@
-import type { Publication, SubscriptionRef } from '../../src/port.js';
+import { userPropertiesToObject, type Publication, type SubscriptionRef } from '../../src/port.js';
 import { Type } from './codes.js';
 import type { Serializer } from './serializers/index.js';
 import { fromComponents } from './uri.js';
@@ -58,7 +58,7 @@ function build(serializer: Serializer, publication: Publication, subscription: S
     // MQTT 5 metadata travels in the details (README, "Payload mapping").
     if (properties.contentType !== undefined) details.content_type = properties.contentType;
     if (properties.userProperties !== undefined && properties.userProperties.length > 0) {
-      details.user_properties = userPropertiesObject(properties.userProperties);
+      details.user_properties = userPropertiesToObject(properties.userProperties);
     }
   }
   if (publication.disclose) {
@@ -76,14 +76,3 @@ function build(serializer: Serializer, publication: Publication, subscription: S
   return serializer.encode(message, payload.hasBinary);
 }
 
-/** Name/value pairs as an object; a name that repeats holds a list of its values. */
-function userPropertiesObject(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string | string[]> {
-  const result: Record<string, string | string[]> = {};
-  for (const [name, value] of pairs) {
-    const current = result[name];
-    if (current === undefined) result[name] = value;
-    else if (Array.isArray(current)) current.push(value);
-    else result[name] = [current, value];
-  }
-  return result;
-}

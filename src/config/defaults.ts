@@ -49,6 +49,33 @@ export interface JwtConfig {
   cookie: string;
 }
 
+export interface MqttConfig {
+  /** MQTT over plain TCP; 0 turns the listener off. */
+  port: number;
+  /** Cap on the keepalive a client may ask for, in seconds; 0: no cap. */
+  maxKeepalive: number;
+  /** Largest MQTT packet accepted and announced, in bytes. */
+  maxPacketSize: number;
+  /** Receive Maximum announced, and most QoS 1/2 messages in flight to one client. */
+  maxInflight: number;
+  /** Most QoS 1/2 messages queued for one session. */
+  maxQueued: number;
+  /** Most subscriptions per session; 0: no limit. */
+  maxSubscriptions: number;
+  /** Topic Alias Maximum announced to clients. */
+  topicAliasMaximum: number;
+  /** Longest topic name or filter, in bytes. */
+  maxTopicLength: number;
+  /** Most levels in a topic name or filter. */
+  maxTopicLevels: number;
+  /** Cap on Session Expiry Interval in seconds (and the expiry of 3.1.1 persistent sessions); 0: no cap. */
+  maxSessionExpiry: number;
+  /** Refuse a login whose MQTT username differs from the token's subject. */
+  requireUsernameMatch: boolean;
+  /** Seconds between $SYS/broker/... updates; 0 turns them off. */
+  sysInterval: number;
+}
+
 export interface Config {
   /** Interface to bind. Unset: 127.0.0.1 in development mode, else 0.0.0.0. */
   host?: string;
@@ -65,6 +92,7 @@ export interface Config {
   /** Subprotocol to use when a WebSocket client offers none. Unset: such upgrades are refused. */
   defaultProtocol?: string;
   jwt: JwtConfig;
+  mqtt: MqttConfig;
   log: {
     level: LogLevel;
   };
@@ -93,6 +121,20 @@ export const DEFAULTS: Config = {
     claims: { authid: 'sub', authrole: 'role', realm: 'realm' },
     defaultRole: 'user',
     cookie: 'switchboard_token',
+  },
+  mqtt: {
+    port: 1883,
+    maxKeepalive: 0,
+    maxPacketSize: 1024 * 1024,
+    maxInflight: 100,
+    maxQueued: 1000,
+    maxSubscriptions: 0,
+    topicAliasMaximum: 10,
+    maxTopicLength: 65535,
+    maxTopicLevels: 128,
+    maxSessionExpiry: 0,
+    requireUsernameMatch: false,
+    sysInterval: 10,
   },
   log: { level: 'info' },
   limits: { maxMessageSize: 1024 * 1024 },

@@ -40,6 +40,24 @@ export class Realm {
     this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer);
   }
 
+  private systemSession: Session | undefined;
+
+  /**
+   * The router's own session in this realm, for what the router publishes itself (`$SYS` topics). It is not
+   * listed among the realm's sessions and receives nothing.
+   */
+  get system(): Session {
+    this.systemSession ??= new Session(
+      this.allocateSessionId(),
+      this,
+      { authid: 'switchboard', authrole: 'system', authmethod: 'internal', authprovider: 'internal' },
+      { connectionId: 'internal', protocol: 'internal', transport: 'internal', remoteAddress: '' },
+      DISCARDING_SINK,
+      { interrupts: false },
+    );
+    return this.systemSession;
+  }
+
   join(principal: Principal, transport: TransportInfo, sink: SessionSink, features: PeerFeatures): Session {
     const session = new Session(this.allocateSessionId(), this, principal, transport, sink, features);
     this.sessions.set(session.id, session);
@@ -55,3 +73,13 @@ export class Realm {
     this.observer.left?.(session);
   }
 }
+
+/** The sink of the system session: it subscribes to nothing and registers nothing, so nothing arrives. */
+const DISCARDING_SINK: SessionSink = {
+  event: () => undefined,
+  invocation: () => undefined,
+  interrupt: () => undefined,
+  result: () => undefined,
+  callError: () => undefined,
+  close: () => undefined,
+};

@@ -23,7 +23,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 
 /** Starts the router and resolves with its port once it logs that it listens, plus every log line seen. */
 function startRouter(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; lines: Array<Record<string, any>> }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_PORT: '0', ...env } });
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_PORT: '0', SWITCHBOARD_MQTT_PORT: '0', ...env } });
   children.push(child);
   const lines: Array<Record<string, any>> = [];
   return new Promise((resolve, reject) => {

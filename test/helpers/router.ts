@@ -2,6 +2,7 @@
  * Starts the real router in-process on an ephemeral loopback port, with a silent (or captured) logger, and
  * stops it after the test. Black-box tests talk to it only over sockets.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
@@ -26,10 +27,37 @@ export function testConfig(patch: ConfigPatch = {}): Config {
   }
   merged.host = patch.host ?? '127.0.0.1';
   merged.port = 0;
+  // MQTT over TCP stays off unless a test asks for it (then with a free port: see startTestRouter).
+  merged.mqtt.port = patch.mqtt?.port ?? 0;
   return configSchema.parse(merged) as Config;
 }
 
-export async function startTestRouter(patch: ConfigPatch = {}): Promise<TestRouter> {
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a router. `tcp: true` also opens MQTT over TCP on a free port (retrying if another process took the
+ * port between the probe and the listen).
+ */
+export async function startTestRouter(patch: ConfigPatch = {}, { tcp = false }: { tcp?: boolean } = {}): Promise<TestRouter> {
+  if (tcp) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await startTestRouter({ ...patch, mqtt: { ...patch.mqtt, port: await freePort() } });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 4) throw error;
+      }
+    }
+  }
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -1,0 +1,82 @@
+/**
+ * Framing and encoding over mqtt-packet. Bytes arrive in any chunking (one WebSocket message may hold several
+ * packets or part of one; TCP is a stream); the parser reassembles them and hands out typed packets.
+ */
+import mqttPacket, { type Packet } from 'mqtt-packet';
+
+export type { Packet } from 'mqtt-packet';
+
+export type CodecError =
+  | { kind: 'malformed'; message: string }
+  /** The declared remaining length is past the router's maximum packet size. */
+  | { kind: 'too-large'; size: number }
+  /** A CONNECT with a protocol level this router does not serve. */
+  | { kind: 'bad-version'; level: number };
+
+interface ParserInternals {
+  packet: { length: number };
+}
+
+export class Codec {
+  private readonly parser = mqttPacket.parser();
+  private failed = false;
+  /** MQTT protocol level of the connection: 3, 4 (3.1.1) or 5; set by CONNECT. */
+  version = 4;
+
+  constructor(
+    private readonly maxPacketSize: number,
+    private readonly onPacket: (packet: Packet) => void,
+    private readonly onError: (error: CodecError) => void,
+  ) {
+    this.parser.on('packet', (packet: Packet) => {
+      if (this.failed) return;
+      if (packet.cmd === 'connect') this.version = packet.protocolVersion ?? 4;
+      this.onPacket(packet);
+    });
+    this.parser.on('error', (error: Error) => {
+      if (this.failed) return;
+      this.failed = true;
+      this.onError(classify(error, this.pending));
+    });
+  }
+
+  private pending: Buffer | undefined;
+
+  feed(data: Buffer): void {
+    if (this.failed) return;
+    this.pending = data;
+    this.parser.parse(data);
+    this.pending = undefined;
+    // mqtt-packet buffers a packet until its declared length has arrived; refuse a declared length past the
+    // maximum at once, before the buffer grows to it [MQTT-3.1.2-24 is the client's side; 0x95 is ours].
+    const declared = (this.parser as unknown as ParserInternals).packet.length;
+    if (!this.failed && declared > this.maxPacketSize) {
+      this.failed = true;
+      this.onError({ kind: 'too-large', size: declared });
+    }
+  }
+
+  encode(packet: Packet): Buffer {
+    return mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never);
+  }
+}
+
+function classify(error: Error, data: Buffer | undefined): CodecError {
+  if (error.message === 'Invalid protocol version' && data !== undefined) {
+    const level = connectLevel(data);
+    if (level !== undefined) return { kind: 'bad-version', level };
+  }
+  return { kind: 'malformed', message: error.message };
+}
+
+/** The protocol level byte of a CONNECT at the start of `data`, if it is one. */
+function connectLevel(data: Buffer): number | undefined {
+  if (data.length < 2 || data[0] !== 0x10) return undefined;
+  let offset = 1;
+  while (offset < 5 && offset < data.length && (data[offset]! & 0x80) !== 0) offset++;
+  offset++; // past the remaining length
+  if (offset + 2 > data.length) return undefined;
+  const nameLength = data.readUInt16BE(offset);
+  const levelAt = offset + 2 + nameLength;
+  return levelAt < data.length ? data[levelAt] : undefined;
+}

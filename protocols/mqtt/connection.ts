@@ -1,0 +1,254 @@
+/**
+ * One MQTT network connection, over WebSocket or TCP: decodes packets, keeps the connection's state and
+ * keepalive, dispatches to one handler per packet family, and writes packets for its session.
+ */
+import { CloseCode, type Connection, type ConnectionHandler, type Logger } from '../../src/port.js';
+import { Codec, type CodecError, type Packet } from './codec.js';
+import { handleConnect } from './handlers/connect.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+import { handlePuback, handlePubcomp, handlePublish, handlePubrec, handlePubrel } from './handlers/publish.js';
+import { handleSubscribe } from './handlers/subscribe.js';
+import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import type { MqttHub } from './hub.js';
+import { toPacket } from './properties.js';
+import { ConnackV3, Reason } from './reason-codes.js';
+import type { Attachment, MqttSession, Outgoing } from './session.js';
+
+/**
+ * - `connect`: waiting for CONNECT, which must be the first packet [MQTT-3.1.0-1];
+ * - `authenticating`: CONNECT received, credentials being checked; later packets are held until CONNACK;
+ * - `connected`: CONNACK sent;
+ * - `closed`: the connection is gone or closing.
+ */
+export type ConnectionState = 'connect' | 'authenticating' | 'connected' | 'closed';
+
+type Handler = (connection: MqttConnection, packet: never) => void;
+
+/** One handler per packet a connected client may send; CONNECT again is a protocol error [MQTT-3.1.0-2]. */
+const handlers: Partial<Record<Packet['cmd'], Handler>> = {
+  publish: handlePublish,
+  puback: handlePuback,
+  pubrec: handlePubrec,
+  pubrel: handlePubrel,
+  pubcomp: handlePubcomp,
+  subscribe: handleSubscribe,
+  unsubscribe: handleUnsubscribe,
+  disconnect: handleDisconnect,
+  pingreq: (connection) => connection.send({ cmd: 'pingresp' }),
+};
+
+export class MqttConnection implements ConnectionHandler, Attachment {
+  state: ConnectionState = 'connect';
+  readonly codec: Codec;
+  session: MqttSession | undefined;
+  /** Packets that arrived after CONNECT while it was being checked; a client need not wait for CONNACK. */
+  private held: Packet[] = [];
+  /** The client's limits, from CONNECT (MQTT 5 properties). */
+  clientReceiveMaximum = 65535;
+  clientMaxPacketSize = Number.POSITIVE_INFINITY;
+  clientTopicAliasMaximum = 0;
+  /** Topic aliases the client set, client to router [MQTT-3.3.2.3.4]. */
+  readonly inboundAliases = new Map<number, string>();
+  private readonly outboundAliases = new Map<string, number>();
+  /** Set by a DISCONNECT that asks for no will. */
+  cleanDisconnect = false;
+  /** Session Expiry Interval from CONNECT was 0, which DISCONNECT may not change [MQTT-3.14.2-2]. */
+  connectExpiryWasZero = true;
+  private keepaliveMs = 0;
+  private lastActivity = Date.now();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly network: Connection,
+    readonly hub: MqttHub,
+  ) {
+    this.codec = new Codec(
+      hub.options.maxPacketSize,
+      (packet) => this.onPacket(packet),
+      (error) => this.onCodecError(error),
+    );
+  }
+
+  get log(): Logger {
+    return this.network.log;
+  }
+
+  get version(): number {
+    return this.codec.version;
+  }
+
+  get sendWindow(): number {
+    return Math.min(this.clientReceiveMaximum, this.hub.options.maxInflight);
+  }
+
+  // ---- input ----
+
+  message(data: Buffer): void {
+    if (this.state === 'closed') return;
+    this.hub.stats.bytesReceived += data.length;
+    this.lastActivity = Date.now();
+    this.codec.feed(data);
+  }
+
+  private onPacket(packet: Packet): void {
+    try {
+      this.dispatch(packet);
+    } catch (error) {
+      // A bug must cost this one connection, never the process or another session.
+      this.log.error({ err: error, cmd: packet.cmd }, 'internal error while handling a packet');
+      this.disconnect(Reason.UnspecifiedError, 'internal error');
+    }
+  }
+
+  private dispatch(packet: Packet): void {
+    switch (this.state) {
+      case 'closed':
+        return;
+      case 'connect':
+        if (packet.cmd === 'connect') handleConnect(this, packet);
+        else this.protocolError(Reason.ProtocolError, `the first packet must be CONNECT, got ${packet.cmd.toUpperCase()}`);
+        return;
+      case 'authenticating':
+        if (packet.cmd === 'connect') this.protocolError(Reason.ProtocolError, 'a second CONNECT');
+        else this.held.push(packet);
+        return;
+      case 'connected': {
+        if (packet.cmd === 'publish') this.hub.stats.messagesReceived++;
+        const handler = handlers[packet.cmd];
+        if (handler === undefined) {
+          const what = packet.cmd === 'connect' ? 'a second CONNECT' : `a ${packet.cmd.toUpperCase()} packet, which only a server sends`;
+          this.protocolError(Reason.ProtocolError, what);
+          return;
+        }
+        handler(this, packet as never);
+      }
+    }
+  }
+
+  private onCodecError(error: CodecError): void {
+    if (error.kind === 'bad-version') {
+      // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close. A level above 5 is answered the
+      // MQTT 5 way (0x84), anything older the 3.1.1 way (0x01).
+      this.log.info({ level: error.level }, 'CONNECT with an unsupported protocol level');
+      const bytes = error.level > 5 ? Buffer.from([0x20, 0x03, 0x00, Reason.UnsupportedProtocolVersion, 0x00]) : Buffer.from([0x20, 0x02, 0x00, ConnackV3.UnacceptableProtocolVersion]);
+      this.network.send(bytes, true);
+      this.close('unsupported protocol level');
+      return;
+    }
+    if (error.kind === 'too-large') {
+      this.protocolError(Reason.PacketTooLarge, `packet of ${error.size} bytes is larger than the maximum of ${this.hub.options.maxPacketSize}`);
+      return;
+    }
+    this.protocolError(Reason.MalformedPacket, `malformed packet: ${error.message}`);
+  }
+
+  /** After CONNACK: process what the client sent meanwhile, and start the keepalive watch. */
+  connected(keepaliveSec: number): void {
+    this.state = 'connected';
+    this.keepaliveMs = keepaliveSec * 1000;
+    this.armKeepalive(this.keepaliveMs * 1.5);
+    const held = this.held;
+    this.held = [];
+    for (const packet of held) this.onPacket(packet);
+  }
+
+  /** [MQTT-3.1.2-22]: a client silent for one and a half keepalives is disconnected. */
+  private armKeepalive(delayMs: number): void {
+    if (this.keepaliveMs === 0) return;
+    this.keepaliveTimer = setTimeout(() => {
+      const limit = this.keepaliveMs * 1.5;
+      const silent = Date.now() - this.lastActivity;
+      if (silent >= limit) {
+        this.log.info({ keepaliveSec: this.keepaliveMs / 1000, silentMs: silent }, 'keepalive timeout');
+        this.disconnect(Reason.KeepAliveTimeout, 'keepalive timeout');
+      } else {
+        this.armKeepalive(limit - silent);
+      }
+    }, delayMs);
+    this.keepaliveTimer.unref?.();
+  }
+
+  closed(): void {
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.state = 'closed';
+    this.hub.connections.delete(this);
+    const session = this.session;
+    if (session !== undefined && session.attachment === this) {
+      session.detach(!this.cleanDisconnect);
+    }
+  }
+
+  // ---- output ----
+
+  send(packet: Packet): void {
+    const bytes = this.codec.encode(packet);
+    this.hub.stats.bytesSent += bytes.length;
+    this.network.send(bytes, true);
+  }
+
+  sendPublish(message: Outgoing, packetId: number, dup: boolean): void {
+    if (this.state !== 'connected') return;
+    const v5 = this.version === 5;
+    let topic = message.topic;
+    const properties = v5 ? toPacket(message.properties, message.subscriptionIds, Date.now()) ?? {} : undefined;
+    if (v5 && this.clientTopicAliasMaximum > 0) {
+      const alias = this.outboundAliases.get(topic);
+      if (alias !== undefined) {
+        properties!.topicAlias = alias;
+        topic = '';
+      } else if (this.outboundAliases.size < this.clientTopicAliasMaximum) {
+        const next = this.outboundAliases.size + 1;
+        this.outboundAliases.set(topic, next);
+        properties!.topicAlias = next;
+      }
+    }
+    const packet = {
+      cmd: 'publish' as const,
+      topic,
+      payload: message.payload as Buffer,
+      qos: message.qos,
+      retain: message.retain,
+      dup,
+      messageId: message.qos > 0 ? packetId : undefined,
+      properties,
+    };
+    const bytes = this.codec.encode(packet as Packet);
+    if (bytes.length > this.clientMaxPacketSize) {
+      // Never send a client more than it allows; behave as if it was sent [MQTT-3.1.2-25].
+      this.hub.stats.droppedTooLarge++;
+      this.log.debug({ size: bytes.length, max: this.clientMaxPacketSize }, 'publication larger than the client allows; dropped');
+      if (message.qos > 0) this.session?.completed(packetId);
+      return;
+    }
+    this.hub.stats.messagesSent++;
+    this.hub.stats.bytesSent += bytes.length;
+    this.network.send(bytes, true);
+  }
+
+  sendPubrel(packetId: number): void {
+    if (this.state === 'connected') this.send({ cmd: 'pubrel', messageId: packetId } as Packet);
+  }
+
+  /** Ends the connection: MQTT 5 gets DISCONNECT with a reason code and string first [MQTT-3.14.2]. */
+  disconnect(reason: number, message: string): void {
+    if (this.state === 'closed') return;
+    if (this.version === 5 && this.state === 'connected') {
+      this.send({ cmd: 'disconnect', reasonCode: reason, properties: { reasonString: message } } as Packet);
+    }
+    this.close(message);
+  }
+
+  /** A protocol error or malformed packet: logged, counted, and this one connection closed. */
+  protocolError(reason: number, message: string): void {
+    if (this.state === 'closed') return;
+    this.hub.stats.protocolErrors++;
+    this.log.warn({ reason, violation: message }, 'mqtt protocol error');
+    this.disconnect(reason, message);
+  }
+
+  close(reason: string): void {
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.state = 'closed';
+    this.network.close(CloseCode.Normal, reason);
+  }
+}

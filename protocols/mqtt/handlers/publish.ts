@@ -1,0 +1,114 @@
+/**
+ * PUBLISH from the client and the acknowledgement packets both ways (MQTT 5.0 sections 3.3 to 3.7, 4.3).
+ * QoS 2 from a client is routed once, when its PUBLISH first arrives; a resent PUBLISH with the same packet id
+ * before PUBREL only gets PUBREC again [MQTT-4.3.3-10], which is what makes it exactly once.
+ */
+import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket } from 'mqtt-packet';
+import { Payload, type QoS } from '../../../src/port.js';
+import type { MqttConnection } from '../connection.js';
+import { fromPacket, type PublishProperties } from '../properties.js';
+import { Reason, reasonForCoreError } from '../reason-codes.js';
+import { isValidTopicName, toComponents } from '../topics.js';
+
+export function handlePublish(connection: MqttConnection, packet: IPublishPacket): void {
+  const session = connection.session!;
+  const { options } = connection.hub;
+  const v5 = connection.version === 5;
+  const properties = (packet.properties ?? {}) as PublishProperties;
+  const qos = packet.qos as QoS;
+  const packetId = packet.messageId ?? 0;
+
+  // Topic aliases, client to router [MQTT-3.3.2-7..10].
+  let topic = packet.topic;
+  if (v5 && properties.topicAlias !== undefined) {
+    const alias = properties.topicAlias;
+    if (alias === 0 || alias > options.topicAliasMaximum) {
+      connection.protocolError(Reason.TopicAliasInvalid, `topic alias ${alias} is outside 1..${options.topicAliasMaximum}`);
+      return;
+    }
+    if (topic === '') {
+      const known = connection.inboundAliases.get(alias);
+      if (known === undefined) {
+        connection.protocolError(Reason.ProtocolError, `topic alias ${alias} was never set`);
+        return;
+      }
+      topic = known;
+    } else {
+      connection.inboundAliases.set(alias, topic);
+    }
+  }
+  if (!isValidTopicName(topic, options)) {
+    connection.protocolError(Reason.TopicNameInvalid, `invalid topic name '${printable(topic)}'`);
+    return;
+  }
+
+  if (qos === 2) {
+    if (session.inboundQos2.has(packetId)) {
+      connection.send({ cmd: 'pubrec', messageId: packetId } as never);
+      return;
+    }
+    // Receive Maximum, enforced: QoS 2 messages waiting for PUBREL count against it [MQTT-3.3.4-9].
+    if (session.inboundQos2.size >= options.maxInflight) {
+      connection.protocolError(Reason.ReceiveMaximumExceeded, `more than ${options.maxInflight} QoS 2 messages in flight`);
+      return;
+    }
+  }
+
+  const result = session.core.publish(toComponents(topic), Payload.fromBytes(packet.payload as Buffer), {
+    excludeMe: false,
+    disclose: false,
+    qos,
+    retain: packet.retain,
+    properties: v5 ? fromPacket(properties, Date.now()) : undefined,
+  });
+  let reasonCode: number = Reason.Success;
+  if (!result.ok) {
+    // A refused QoS 1/2 publication is still acknowledged (5.0 with the reason) and dropped, never silently.
+    connection.hub.stats.refusedPublishes++;
+    connection.log.info({ topic, error: result.error }, 'publication refused');
+    reasonCode = reasonForCoreError(result.error);
+  }
+  if (qos === 1) connection.send(ack('puback', packetId, reasonCode, v5));
+  else if (qos === 2) {
+    if (reasonCode === Reason.Success) session.inboundQos2.add(packetId);
+    connection.send(ack('pubrec', packetId, reasonCode, v5));
+  }
+}
+
+export function handlePuback(connection: MqttConnection, packet: IPubackPacket): void {
+  connection.session!.completed(packet.messageId ?? 0);
+}
+
+/** PUBREC: a failure reason ends the flight [MQTT-4.3.3-4]; otherwise PUBREL follows. */
+export function handlePubrec(connection: MqttConnection, packet: IPubrecPacket): void {
+  const session = connection.session!;
+  const id = packet.messageId ?? 0;
+  if (connection.version === 5 && (packet.reasonCode ?? 0) >= 0x80) {
+    session.completed(id);
+    return;
+  }
+  // A repeated PUBREC (the client lost our PUBREL) gets PUBREL again.
+  session.received(id);
+}
+
+export function handlePubrel(connection: MqttConnection, packet: IPubrelPacket): void {
+  const session = connection.session!;
+  const id = packet.messageId ?? 0;
+  const known = session.inboundQos2.delete(id);
+  const v5 = connection.version === 5;
+  connection.send(ack('pubcomp', id, known ? Reason.Success : Reason.PacketIdentifierNotFound, v5));
+}
+
+export function handlePubcomp(connection: MqttConnection, packet: IPubcompPacket): void {
+  connection.session!.completed(packet.messageId ?? 0);
+}
+
+function ack(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number, v5: boolean): never {
+  return (v5 && reasonCode !== 0 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as never;
+}
+
+function printable(topic: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = topic.replace(/[\u0000-\u001f]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}...` : clean;
+}

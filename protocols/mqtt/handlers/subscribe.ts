@@ -1,0 +1,83 @@
+/**
+ * SUBSCRIBE (MQTT 5.0 section 3.8, 3.1.1 section 3.8). Each filter is checked, authorized and subscribed on its
+ * own; SUBACK carries one code per filter in order [MQTT-3.8.4-6]; retained messages follow the SUBACK, as the
+ * Retain Handling option says [MQTT-3.3.1-9..11].
+ */
+import type { ISubscribePacket } from 'mqtt-packet';
+import type { QoS } from '../../../src/port.js';
+import type { MqttConnection } from '../connection.js';
+import { Reason, reasonForCoreError, subackFailure } from '../reason-codes.js';
+import type { MqttSubscriberOptions, Outgoing } from '../session.js';
+import { fromComponents, parseFilter } from '../topics.js';
+
+const MAX_SUBSCRIPTION_ID = 268_435_455;
+
+export function handleSubscribe(connection: MqttConnection, packet: ISubscribePacket): void {
+  const session = connection.session!;
+  const { options } = connection.hub;
+  const version = connection.version;
+  const subscriptionId = (packet.properties as { subscriptionIdentifier?: number } | undefined)?.subscriptionIdentifier;
+  if (subscriptionId !== undefined && (subscriptionId < 1 || subscriptionId > MAX_SUBSCRIPTION_ID)) {
+    connection.protocolError(Reason.ProtocolError, 'Subscription Identifier must be in 1..268435455');
+    return;
+  }
+  const granted: number[] = [];
+  const retained: Outgoing[] = [];
+  for (const request of packet.subscriptions) {
+    const parsed = parseFilter(request.topic, options);
+    if (parsed === undefined) {
+      connection.log.info({ filter: request.topic }, 'invalid topic filter');
+      granted.push(subackFailure(version, Reason.TopicFilterInvalid));
+      continue;
+    }
+    if (parsed.shareGroup !== undefined && request.nl === true) {
+      connection.protocolError(Reason.ProtocolError, 'No Local on a shared subscription [MQTT-3.8.3-4]');
+      return;
+    }
+    const renewing = session.subscriptions.has(request.topic);
+    if (!renewing && options.maxSubscriptions > 0 && session.subscriptions.size >= options.maxSubscriptions) {
+      granted.push(subackFailure(version, Reason.QuotaExceeded));
+      continue;
+    }
+    const qos = Math.min(request.qos, 2) as QoS;
+    const subscriberOptions: MqttSubscriberOptions = {
+      qos,
+      noLocal: request.nl === true,
+      retainAsPublished: request.rap === true,
+      retainHandling: (request.rh ?? 0) as 0 | 1 | 2,
+    };
+    if (subscriptionId !== undefined) subscriberOptions.subscriptionId = subscriptionId;
+    const result =
+      parsed.shareGroup === undefined
+        ? session.core.subscribe(parsed.pattern, parsed.policy, subscriberOptions)
+        : session.core.subscribeShared(parsed.shareGroup, parsed.pattern, parsed.policy, subscriberOptions);
+    if (!result.ok) {
+      connection.log.info({ filter: request.topic, error: result.error }, 'subscription refused');
+      granted.push(subackFailure(version, reasonForCoreError(result.error)));
+      continue;
+    }
+    session.subscriptions.set(request.topic, { filter: request.topic, parsed, options: subscriberOptions, coreId: result.value.subscription.id });
+    granted.push(qos);
+    // Shared subscriptions get no retained messages; Retain Handling 1 sends them only for a new subscription.
+    const wantsRetained =
+      parsed.shareGroup === undefined &&
+      (subscriberOptions.retainHandling === 0 || (subscriberOptions.retainHandling === 1 && !result.value.renewed));
+    if (wantsRetained) {
+      for (const message of session.core.realm.broker.retainedFor(parsed.pattern, parsed.policy)) {
+        const topic = fromComponents(message.topic);
+        if (topic === undefined) continue;
+        retained.push({
+          topic,
+          payload: message.payload.bytes,
+          qos: Math.min(message.qos, qos) as QoS,
+          // A retained message is sent with RETAIN set [MQTT-3.3.1-8].
+          retain: true,
+          properties: message.properties,
+          subscriptionIds: subscriptionId === undefined ? [] : [subscriptionId],
+        });
+      }
+    }
+  }
+  connection.send({ cmd: 'suback', messageId: packet.messageId, granted } as never);
+  for (const message of retained) session.deliver(message);
+}

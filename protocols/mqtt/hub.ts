@@ -1,0 +1,30 @@
+import type { ModuleContext } from '../../src/port.js';
+import type { MqttConnection } from './connection.js';
+import type { MqttOptions } from './options.js';
+import type { MqttSession } from './session.js';
+import { createStats, type MqttStats } from './stats.js';
+
+/** What every MQTT connection of one router shares: settings, sessions by client id, and counters. */
+export class MqttHub {
+  /** Sessions by realm and client id (see `sessionKey`). */
+  readonly sessions = new Map<string, MqttSession>();
+  readonly connections = new Set<MqttConnection>();
+  readonly stats: MqttStats = createStats();
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly context: ModuleContext,
+    readonly options: MqttOptions,
+  ) {}
+
+  /** Client ids are unique per realm; U+0000 cannot occur in a realm name, so it separates the two. */
+  static sessionKey(realm: string, clientId: string): string {
+    return `${realm}\u0000${clientId}`;
+  }
+
+  get connectedClients(): number {
+    let count = 0;
+    for (const connection of this.connections) if (connection.state === 'connected') count++;
+    return count;
+  }
+}

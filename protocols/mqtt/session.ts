@@ -1,0 +1,351 @@
+/**
+ * An MQTT session (MQTT 5.0 section 4.1): what outlives a network connection. It is the sink of its core session,
+ * so deliveries arrive here whether or not a client is connected; it keeps the QoS 1/2 messages in flight to the
+ * client, the queue behind them, the QoS 2 packet ids received and not yet released, the will, and the expiry.
+ */
+import {
+  Payload,
+  type CancelMode,
+  type Invocation,
+  type Logger,
+  type Match,
+  type MessageProperties,
+  type Publication,
+  type QoS,
+  type Session,
+  type SessionSink,
+  type SubscriberOptions,
+  type SubscriptionRef,
+} from '../../src/port.js';
+import { disconnectReasonFor } from './reason-codes.js';
+import type { MqttStats } from './stats.js';
+import { fromComponents, toComponents, type ParsedFilter } from './topics.js';
+
+/** Per-subscription options an MQTT client chose (MQTT 5.0 section 3.8.3.1). */
+export interface MqttSubscriberOptions extends SubscriberOptions {
+  qos: QoS;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionId?: number;
+}
+
+export interface MqttSubscription {
+  filter: string;
+  parsed: ParsedFilter;
+  options: MqttSubscriberOptions;
+  /** The core subscription's id (for a shared one, the group's subscription). */
+  coreId: number;
+}
+
+/** A message on its way to the client. */
+export interface Outgoing {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  properties: MessageProperties | undefined;
+  subscriptionIds: readonly number[];
+}
+
+interface InFlight {
+  packetId: number;
+  message: Outgoing;
+  /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
+  state: 'publish' | 'pubrel';
+}
+
+export interface Will {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties: MessageProperties | undefined;
+  /** MQTT 5 Will Delay Interval, in seconds. */
+  delaySec: number;
+}
+
+/** What a session needs from the network connection it is attached to. */
+export interface Attachment {
+  /** How many QoS 1/2 messages may be in flight to the client (its Receive Maximum and ours). */
+  readonly sendWindow: number;
+  sendPublish(message: Outgoing, packetId: number, dup: boolean): void;
+  sendPubrel(packetId: number): void;
+  /** The router ends the session: tell the client why and close. */
+  disconnect(reason: number, message: string): void;
+}
+
+export interface SessionLimits {
+  maxQueued: number;
+}
+
+export class MqttSession implements SessionSink {
+  core!: Session;
+  attachment: Attachment | undefined;
+  readonly subscriptions = new Map<string, MqttSubscription>();
+  /** Outgoing QoS 1/2 messages in flight, in the order they were first sent. */
+  private readonly inflight = new Map<number, InFlight>();
+  private queue: Outgoing[] = [];
+  /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
+  readonly inboundQos2 = new Set<number>();
+  private nextPacketId = 1;
+  /** Session Expiry Interval in seconds; Infinity never expires. */
+  expirySec = 0;
+  will: Will | undefined;
+  private willTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    readonly key: string,
+    readonly clientId: string,
+    private readonly limits: SessionLimits,
+    private readonly stats: MqttStats,
+    private readonly log: Logger,
+    private readonly onEnd: (session: MqttSession) => void,
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  // ---- attaching and detaching network connections ----
+
+  /** A connection takes the session: resend what is in flight with DUP set [MQTT-4.4.0-1], then the queue. */
+  attach(attachment: Attachment): void {
+    this.clearTimer('expiry');
+    // A reconnect within the will delay cancels the previous connection's will [MQTT-3.1.3-9].
+    this.clearTimer('will');
+    this.attachment = attachment;
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 'publish') attachment.sendPublish(entry.message, entry.packetId, true);
+      else attachment.sendPubrel(entry.packetId);
+    }
+    this.drain();
+    this.updateAvailability();
+  }
+
+  /**
+   * The connection is gone. `abnormal` fires the will (now, or after its delay while the session lives); a
+   * session with expiry 0 ends at once, others wait for their expiry.
+   */
+  detach(abnormal: boolean): void {
+    this.attachment = undefined;
+    this.updateAvailability();
+    if (abnormal) this.triggerWill();
+    else this.will = undefined;
+    if (this.expirySec === 0) {
+      this.end();
+      return;
+    }
+    if (Number.isFinite(this.expirySec)) {
+      this.expiryTimer = setTimeout(() => this.end(), Math.min(this.expirySec * 1000, 2 ** 31 - 1));
+      this.expiryTimer.unref?.();
+    }
+  }
+
+  /** Ends the session: a pending will goes out, then the core session leaves and every subscription with it. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearTimer('expiry');
+    if (this.willTimer !== undefined) {
+      this.clearTimer('will');
+      this.publishWill();
+    }
+    this.core.leave();
+    this.inflight.clear();
+    this.queue = [];
+    this.onEnd(this);
+  }
+
+  private clearTimer(which: 'will' | 'expiry'): void {
+    const timer = which === 'will' ? this.willTimer : this.expiryTimer;
+    if (timer !== undefined) clearTimeout(timer);
+    if (which === 'will') this.willTimer = undefined;
+    else this.expiryTimer = undefined;
+  }
+
+  private triggerWill(): void {
+    const will = this.will;
+    if (will === undefined) return;
+    // The will goes at the earlier of its delay and the end of the session [MQTT-3.1.3-9].
+    if (will.delaySec > 0 && this.expirySec > 0) {
+      this.willTimer = setTimeout(() => {
+        this.willTimer = undefined;
+        this.publishWill();
+      }, Math.min(will.delaySec * 1000, 2 ** 31 - 1));
+      this.willTimer.unref?.();
+      return;
+    }
+    this.publishWill();
+  }
+
+  private publishWill(): void {
+    const will = this.will;
+    this.will = undefined;
+    if (will === undefined || !this.core.active) return;
+    const result = this.core.publish(toComponents(will.topic), Payload.fromBytes(will.payload), {
+      excludeMe: false,
+      disclose: false,
+      qos: will.qos,
+      retain: will.retain,
+      properties: will.properties,
+    });
+    if (result.ok) this.log.info({ topic: will.topic, clientId: this.clientId }, 'will message published');
+    else this.log.warn({ topic: will.topic, clientId: this.clientId, error: result.error }, 'will message refused');
+  }
+
+  // ---- SessionSink: the core delivering to this session ----
+
+  event(publication: Publication, _subscription: SubscriptionRef, options: SubscriberOptions): void {
+    const mqtt = options as MqttSubscriberOptions;
+    const qos = Math.min(publication.qos, mqtt.qos) as QoS;
+    // Live deliveries carry RETAIN only when the subscription asked for Retain As Published [MQTT-3.3.1-12, -13].
+    const retain = mqtt.retainAsPublished === true && publication.retain;
+    this.route(publication, qos, retain, mqtt.subscriptionId === undefined ? NO_IDS : [mqtt.subscriptionId]);
+  }
+
+  /** Overlapping subscriptions: one copy at the highest QoS, with every subscription identifier [MQTT-3.3.4-2, -4]. */
+  eventGroup(publication: Publication, matches: readonly Match[]): void {
+    let qos: QoS = 0;
+    let retainAsPublished = false;
+    const ids: number[] = [];
+    for (const { options } of matches) {
+      const mqtt = options as MqttSubscriberOptions;
+      qos = Math.max(qos, Math.min(publication.qos, mqtt.qos)) as QoS;
+      if (mqtt.retainAsPublished) retainAsPublished = true;
+      if (mqtt.subscriptionId !== undefined) ids.push(mqtt.subscriptionId);
+    }
+    this.route(publication, qos, retainAsPublished && publication.retain, ids);
+  }
+
+  private route(publication: Publication, qos: QoS, retain: boolean, subscriptionIds: readonly number[]): void {
+    const topic = fromComponents(publication.topic);
+    if (topic === undefined) {
+      this.stats.uncrossable++;
+      return;
+    }
+    this.deliver({
+      topic,
+      payload: publication.payload.bytes,
+      qos,
+      retain,
+      properties: publication.properties,
+      subscriptionIds,
+    });
+  }
+
+  /** Sends a message now, or queues it behind the window; QoS 0 is never queued for an offline client. */
+  deliver(message: Outgoing): void {
+    const expiresAt = message.properties?.expiresAt;
+    if (expiresAt !== undefined && expiresAt <= Date.now()) {
+      this.stats.expired++;
+      return;
+    }
+    const attachment = this.attachment;
+    if (message.qos === 0) {
+      if (attachment !== undefined) attachment.sendPublish(message, 0, false);
+      else this.stats.droppedOffline++;
+      return;
+    }
+    if (attachment !== undefined && this.inflight.size < attachment.sendWindow && this.queue.length === 0) {
+      this.sendNew(message, attachment);
+      return;
+    }
+    if (this.queue.length >= this.limits.maxQueued) {
+      this.stats.droppedQueueFull++;
+      this.log.debug({ clientId: this.clientId, queued: this.queue.length }, 'queue full; message dropped');
+      return;
+    }
+    this.queue.push(message);
+    this.updateAvailability();
+  }
+
+  private sendNew(message: Outgoing, attachment: Attachment): void {
+    const packetId = this.allocatePacketId();
+    this.inflight.set(packetId, { packetId, message, state: 'publish' });
+    attachment.sendPublish(message, packetId, false);
+  }
+
+  /** Packet ids run 1..65535 and skip ids still in flight [MQTT-2.2.1-3]. */
+  private allocatePacketId(): number {
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+
+  /** Sends queued messages while the window has room, skipping expired ones. */
+  private drain(): void {
+    const attachment = this.attachment;
+    if (attachment === undefined) return;
+    const now = Date.now();
+    let taken = 0;
+    while (taken < this.queue.length && this.inflight.size < attachment.sendWindow) {
+      const message = this.queue[taken++]!;
+      const expiresAt = message.properties?.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= now) {
+        this.stats.expired++;
+        continue;
+      }
+      this.sendNew(message, attachment);
+    }
+    if (taken > 0) this.queue = this.queue.slice(taken);
+    this.updateAvailability();
+  }
+
+  // ---- acknowledgements from the client ----
+
+  /** PUBACK [MQTT-4.3.2], or a PUBREC with a failure reason, ends a message's flight. */
+  completed(packetId: number): boolean {
+    if (!this.inflight.delete(packetId)) return false;
+    this.drain();
+    return true;
+  }
+
+  /** PUBREC for a QoS 2 message: the next step is PUBREL [MQTT-4.3.3]. */
+  received(packetId: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.message.qos !== 2) return false;
+    entry.state = 'pubrel';
+    this.attachment?.sendPubrel(packetId);
+    return true;
+  }
+
+  private updateAvailability(): void {
+    if (this.core === undefined) return;
+    this.core.available = this.attachment !== undefined && this.queue.length < this.limits.maxQueued;
+  }
+
+  // ---- RPC: MQTT clients neither register nor call yet ----
+
+  invocation(invocation: Invocation): void {
+    this.log.warn({ procedure: invocation.procedure.join('.') }, 'invocation for an MQTT session, which cannot take calls');
+  }
+
+  interrupt(_invocation: Invocation, _mode: CancelMode, _reason: string): void {}
+
+  result(requestId: number): void {
+    this.log.warn({ requestId }, 'call result for an MQTT session, which makes no calls');
+  }
+
+  callError(requestId: number): void {
+    this.log.warn({ requestId }, 'call error for an MQTT session, which makes no calls');
+  }
+
+  /** The router ends the session (kill, shutdown, token expiry). */
+  close(reason: string, message: string): void {
+    this.attachment?.disconnect(disconnectReasonFor(reason), message);
+  }
+}
+
+const NO_IDS: readonly number[] = [];

@@ -1,0 +1,119 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { AuthOutcome } from '../auth/types.js';
+import type { ProtocolModule } from '../port.js';
+import type { Connection, ConnectionHandler } from './connection.js';
+
+/** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
+export class TcpConnection implements Connection {
+  readonly transport = 'tcp';
+  readonly upgradeAuth: Promise<AuthOutcome> | undefined = undefined;
+  private handler: ConnectionHandler | undefined;
+  private held: Buffer[] = [];
+  private closeReason = 'peer closed';
+  private ended = false;
+  private readonly openedAt = Date.now();
+
+  constructor(
+    private readonly socket: Socket,
+    readonly id: string,
+    readonly protocol: string,
+    readonly remoteAddress: string,
+    readonly log: Logger,
+    onGone: (connection: TcpConnection) => void,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      if (this.handler === undefined) this.held.push(chunk);
+      else this.handler.message(chunk, true);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.closeReason = error.code ?? error.message;
+      this.log.debug({ err: error.message }, 'socket error');
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.log.info({ reason: this.closeReason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
+      onGone(this);
+      this.handler?.closed(1000, this.closeReason);
+    });
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  send(data: Buffer | string): void {
+    if (!this.ended && this.socket.writable) this.socket.write(data);
+  }
+
+  /** TCP has no close code; the reason is what the close is logged with. */
+  close(_code: number, reason: string): void {
+    if (this.ended) return;
+    this.closeReason = reason;
+    this.socket.end();
+    // A peer that never reads must not keep the socket half-open for ever.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const held = this.held;
+    this.held = [];
+    for (const chunk of held) handler.message(chunk, true);
+    if (this.ended) handler.closed(1000, this.closeReason);
+  }
+}
+
+export interface TcpListenerOptions {
+  module: ProtocolModule;
+  /** The protocol name connections carry (`mqtt`). */
+  protocol: string;
+  log: Logger;
+  /** Prefix of connection ids, so TCP and WebSocket ids never collide. */
+  idPrefix: string;
+}
+
+/** A TCP listener that hands every socket to one protocol module (MQTT on port 1883). */
+export class TcpListener {
+  readonly server: Server;
+  readonly connections = new Set<TcpConnection>();
+  private nextId = 1;
+
+  constructor(private readonly options: TcpListenerOptions) {
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const id = `${this.options.idPrefix}${this.nextId++}`;
+    const remote = socket.remoteAddress ?? 'unknown';
+    const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: 'tcp' });
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone) => this.connections.delete(gone));
+    this.connections.add(connection);
+    log.info('connection open');
+    this.options.module.accept(connection);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const deadline = Date.now() + 2000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const connection of this.connections) connection.terminate();
+    await closed;
+  }
+}
