@@ -41,7 +41,7 @@ export type { RetainedMessage } from './store/types.js';
 export { Payload } from './core/payload.js';
 export { WILDCARD, type Policy } from './core/match/types.js';
 export { CoreError, type CoreErrorUri, type Result } from './core/errors.js';
-export { IdSequence, MAX_ID, isValidId } from './core/ids.js';
+export { IdSequence, MAX_ID, isValidId, randomId as randomPublicationId } from './core/ids.js';
 export { containsBinary, reviveBinary, stringifyWithBinary } from './core/binary-json.js';
 export { userPropertiesFromObject, userPropertiesToObject, type UserPropertyObject } from './core/user-properties.js';
 

@@ -30,23 +30,34 @@ export class Codec {
   ) {
     this.parser.on('packet', (packet: Packet) => {
       if (this.failed) return;
-      if (packet.cmd === 'connect') this.version = packet.protocolVersion ?? 4;
+      // A packet that arrived whole in one chunk was never seen half-read by the check in feed().
+      if ((packet.length ?? 0) > this.maxPacketSize) {
+        this.failed = true;
+        this.onError({ kind: 'too-large', size: packet.length ?? 0 });
+        return;
+      }
+      if (packet.cmd === 'connect') {
+        this.version = packet.protocolVersion ?? 4;
+        this.head = undefined;
+      }
       this.onPacket(packet);
     });
     this.parser.on('error', (error: Error) => {
       if (this.failed) return;
       this.failed = true;
-      this.onError(classify(error, this.pending));
+      this.onError(classify(error, this.head));
     });
   }
 
-  private pending: Buffer | undefined;
+  /** The first bytes of the connection until CONNECT is parsed, to read a refused protocol level from. */
+  private head: Buffer | undefined = Buffer.alloc(0);
 
   feed(data: Buffer): void {
     if (this.failed) return;
-    this.pending = data;
+    if (this.head !== undefined && this.head.length < HEAD_BYTES) {
+      this.head = Buffer.concat([this.head, data.subarray(0, HEAD_BYTES - this.head.length)]);
+    }
     this.parser.parse(data);
-    this.pending = undefined;
     // mqtt-packet buffers a packet until its declared length has arrived; refuse a declared length past the
     // maximum at once, before the buffer grows to it [MQTT-3.1.2-24 is the client's side; 0x95 is ours].
     const declared = (this.parser as unknown as ParserInternals).packet.length;
@@ -60,6 +71,9 @@ export class Codec {
     return mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never);
   }
 }
+
+/** Enough of a CONNECT to reach its protocol level: header, length, name length, a long name, level. */
+const HEAD_BYTES = 64;
 
 function classify(error: Error, data: Buffer | undefined): CodecError {
   if (error.message === 'Invalid protocol version' && data !== undefined) {

@@ -142,11 +142,15 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     this.protocolError(Reason.MalformedPacket, `malformed packet: ${error.message}`);
   }
 
-  /** After CONNACK: process what the client sent meanwhile, and start the keepalive watch. */
-  connected(keepaliveSec: number): void {
+  /**
+   * After CONNACK: the session resends what is in flight and queued, then the packets the client sent meanwhile
+   * are processed, in that order, and the keepalive watch starts.
+   */
+  connected(session: MqttSession, keepaliveSec: number): void {
     this.state = 'connected';
     this.keepaliveMs = keepaliveSec * 1000;
     this.armKeepalive(this.keepaliveMs * 1.5);
+    session.attach(this);
     const held = this.held;
     this.held = [];
     for (const packet of held) this.onPacket(packet);
@@ -191,15 +195,16 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     const v5 = this.version === 5;
     let topic = message.topic;
     const properties = v5 ? toPacket(message.properties, message.subscriptionIds, Date.now()) ?? {} : undefined;
+    // A new alias is only recorded once the packet that introduces it is known to be sent.
+    let newAlias: number | undefined;
     if (v5 && this.clientTopicAliasMaximum > 0) {
       const alias = this.outboundAliases.get(topic);
       if (alias !== undefined) {
         properties!.topicAlias = alias;
         topic = '';
       } else if (this.outboundAliases.size < this.clientTopicAliasMaximum) {
-        const next = this.outboundAliases.size + 1;
-        this.outboundAliases.set(topic, next);
-        properties!.topicAlias = next;
+        newAlias = this.outboundAliases.size + 1;
+        properties!.topicAlias = newAlias;
       }
     }
     const packet = {
@@ -220,6 +225,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       if (message.qos > 0) this.session?.completed(packetId);
       return;
     }
+    if (newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);
     this.hub.stats.messagesSent++;
     this.hub.stats.bytesSent += bytes.length;
     this.network.send(bytes, true);

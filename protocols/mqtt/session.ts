@@ -17,6 +17,7 @@ import {
   type SubscriberOptions,
   type SubscriptionRef,
 } from '../../src/port.js';
+import { longTimer, type LongTimer } from './long-timer.js';
 import { disconnectReasonFor } from './reason-codes.js';
 import type { MqttStats } from './stats.js';
 import { fromComponents, toComponents, type ParsedFilter } from './topics.js';
@@ -91,8 +92,8 @@ export class MqttSession implements SessionSink {
   /** Session Expiry Interval in seconds; Infinity never expires. */
   expirySec = 0;
   will: Will | undefined;
-  private willTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private willTimer: LongTimer | undefined;
+  private expiryTimer: LongTimer | undefined;
   private ended = false;
 
   constructor(
@@ -145,9 +146,9 @@ export class MqttSession implements SessionSink {
       this.end();
       return;
     }
-    if (Number.isFinite(this.expirySec)) {
-      this.expiryTimer = setTimeout(() => this.end(), Math.min(this.expirySec * 1000, 2 ** 31 - 1));
-      this.expiryTimer.unref?.();
+    // 0xFFFFFFFF means the session never expires (MQTT 5.0 section 3.1.2.11.2).
+    if (Number.isFinite(this.expirySec) && this.expirySec < NEVER_EXPIRES) {
+      this.expiryTimer = longTimer(this.expirySec * 1000, () => this.end());
     }
   }
 
@@ -168,7 +169,7 @@ export class MqttSession implements SessionSink {
 
   private clearTimer(which: 'will' | 'expiry'): void {
     const timer = which === 'will' ? this.willTimer : this.expiryTimer;
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.cancel();
     if (which === 'will') this.willTimer = undefined;
     else this.expiryTimer = undefined;
   }
@@ -178,11 +179,10 @@ export class MqttSession implements SessionSink {
     if (will === undefined) return;
     // The will goes at the earlier of its delay and the end of the session [MQTT-3.1.3-9].
     if (will.delaySec > 0 && this.expirySec > 0) {
-      this.willTimer = setTimeout(() => {
+      this.willTimer = longTimer(will.delaySec * 1000, () => {
         this.willTimer = undefined;
         this.publishWill();
-      }, Math.min(will.delaySec * 1000, 2 ** 31 - 1));
-      this.willTimer.unref?.();
+      });
       return;
     }
     this.publishWill();
@@ -289,9 +289,10 @@ export class MqttSession implements SessionSink {
     const attachment = this.attachment;
     if (attachment === undefined) return;
     const now = Date.now();
-    let taken = 0;
-    while (taken < this.queue.length && this.inflight.size < attachment.sendWindow) {
-      const message = this.queue[taken++]!;
+    // Each message leaves the queue before it is sent: sending can re-enter drain (a message too large for the
+    // client completes at once), and the inner drain must not see it again.
+    while (this.queue.length > 0 && this.inflight.size < attachment.sendWindow && this.attachment === attachment) {
+      const message = this.queue.shift()!;
       const expiresAt = message.properties?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) {
         this.stats.expired++;
@@ -299,7 +300,6 @@ export class MqttSession implements SessionSink {
       }
       this.sendNew(message, attachment);
     }
-    if (taken > 0) this.queue = this.queue.slice(taken);
     this.updateAvailability();
   }
 
@@ -349,3 +349,5 @@ export class MqttSession implements SessionSink {
 }
 
 const NO_IDS: readonly number[] = [];
+/** Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
+const NEVER_EXPIRES = 0xffffffff;

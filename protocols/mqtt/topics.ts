@@ -87,7 +87,8 @@ export function toComponents(topic: string): string[] {
  * a component holding `/`, `+`, `#` or U+0000 has no MQTT spelling.
  */
 export function fromComponents(topic: readonly string[]): string | undefined {
-  if (topic.length === 0) return undefined;
+  // No components, or one empty one, would be the empty topic name [MQTT-4.7.3-1].
+  if (topic.length === 0 || (topic.length === 1 && topic[0] === '')) return undefined;
   for (const part of topic) {
     for (let i = 0; i < part.length; i++) {
       const c = part.charCodeAt(i);

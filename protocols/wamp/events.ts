@@ -1,4 +1,12 @@
-import { userPropertiesToObject, type Publication, type SubscriptionRef } from '../../src/port.js';
+import {
+  randomPublicationId,
+  userPropertiesToObject,
+  type MessageProperties,
+  type Payload,
+  type Publication,
+  type RetainedMessage,
+  type SubscriptionRef,
+} from '../../src/port.js';
 import { Type } from './codes.js';
 import type { Serializer } from './serializers/index.js';
 import { fromComponents } from './uri.js';
@@ -53,26 +61,43 @@ function build(serializer: Serializer, publication: Publication, subscription: S
     }
     details.topic = topic;
   }
-  const properties = publication.properties;
-  if (properties !== undefined) {
-    // MQTT 5 metadata travels in the details (README, "Payload mapping").
-    if (properties.contentType !== undefined) details.content_type = properties.contentType;
-    if (properties.userProperties !== undefined && properties.userProperties.length > 0) {
-      details.user_properties = userPropertiesToObject(properties.userProperties);
-    }
-  }
+  addMessageProperties(details, publication.properties);
   if (publication.disclose) {
     const publisher = publication.publisher;
     details.publisher = publisher.id;
     details.publisher_authid = publisher.authid;
     details.publisher_authrole = publisher.authrole;
   }
-  const { payload } = publication;
-  const args = payload.args;
-  const kwargs = payload.kwargs;
-  const message: unknown[] = [Type.EVENT, subscription.id, publication.id, details];
+  return serializer.encode(eventMessage(subscription.id, publication.id, details, publication.payload), publication.payload.hasBinary);
+}
+
+function eventMessage(subscriptionId: number, publicationId: number, details: Record<string, unknown>, payload: Payload): unknown[] {
+  const { args, kwargs } = payload;
+  const message: unknown[] = [Type.EVENT, subscriptionId, publicationId, details];
   if (kwargs !== undefined) message.push(args ?? [], kwargs);
   else if (args !== undefined) message.push(args);
-  return serializer.encode(message, payload.hasBinary);
+  return message;
+}
+
+/**
+ * A retained event for a new subscription (WAMP event retention): `details.retained` is true, and pattern
+ * subscriptions see the topic. Undefined when the topic has no WAMP spelling.
+ */
+export function encodeRetainedEvent(retained: RetainedMessage, subscription: SubscriptionRef): unknown[] | undefined {
+  const topic = fromComponents(retained.topic);
+  if (topic === undefined) return undefined;
+  const details: Record<string, unknown> = { retained: true };
+  if (subscription.policy !== 'exact') details.topic = topic;
+  addMessageProperties(details, retained.properties);
+  return eventMessage(subscription.id, randomPublicationId(), details, retained.payload);
+}
+
+/** MQTT 5 metadata travels in the EVENT details (README, "Topics and payloads across protocols"). */
+function addMessageProperties(details: Record<string, unknown>, properties: MessageProperties | undefined): void {
+  if (properties === undefined) return;
+  if (properties.contentType !== undefined) details.content_type = properties.contentType;
+  if (properties.userProperties !== undefined && properties.userProperties.length > 0) {
+    details.user_properties = userPropertiesToObject(properties.userProperties);
+  }
 }
 

@@ -9,6 +9,7 @@ export const routerRoles = {
       publisher_exclusion: true,
       subscriber_blackwhite_listing: true,
       pattern_based_subscription: true,
+      event_retention: true,
     },
   },
   dealer: {

@@ -48,9 +48,19 @@ export function matchOption(options: Dict): Match {
   return oneOf(options, 'match', MATCHES, 'exact');
 }
 
+/** SUBSCRIBE `get_retained` (WAMP event retention): send the retained events that match, after SUBSCRIBED. */
+export function getRetainedOption(options: Dict): boolean {
+  return bool(options, 'get_retained', false);
+}
+
 export function publishOptions(options: Dict): PublishOptions & { acknowledge: boolean } {
+  const acknowledge = bool(options, 'acknowledge', false);
   return {
-    acknowledge: bool(options, 'acknowledge', false),
+    acknowledge,
+    // An acknowledged publication asks for at-least-once: MQTT QoS 1 subscribers get it as QoS 1, and persistent
+    // ones have it queued while offline. Without acknowledge it is fire-and-forget, QoS 0.
+    qos: acknowledge ? 1 : 0,
+    retain: bool(options, 'retain', false),
     excludeMe: bool(options, 'exclude_me', true),
     disclose: bool(options, 'disclose_me', false),
     exclude: ids(options, 'exclude'),

@@ -3,7 +3,8 @@ import { Payload } from '../../src/port.js';
 import { Type } from './codes.js';
 import { errorUri, Uri } from './errors.js';
 import type { ClientMessage } from './messages.js';
-import { matchOption, OptionError, publishOptions } from './options.js';
+import { encodeRetainedEvent } from './events.js';
+import { getRetainedOption, matchOption, OptionError, publishOptions } from './options.js';
 import type { WampPeer } from './peer.js';
 import { isValidUri, toComponents } from './uri.js';
 
@@ -12,8 +13,10 @@ type Msg<T extends number> = Extract<ClientMessage, { type: T }>;
 export function handleSubscribe(peer: WampPeer, message: Msg<typeof Type.SUBSCRIBE>): void {
   const session = peer.session!;
   let match;
+  let getRetained;
   try {
     match = matchOption(message.options);
+    getRetained = getRetainedOption(message.options);
   } catch (error) {
     peer.sendError(Type.SUBSCRIBE, message.request, Uri.invalidArgument, (error as OptionError).message);
     return;
@@ -22,12 +25,20 @@ export function handleSubscribe(peer: WampPeer, message: Msg<typeof Type.SUBSCRI
     peer.sendError(Type.SUBSCRIBE, message.request, Uri.invalidUri, `invalid topic for match '${match}'`);
     return;
   }
-  const result = session.subscribe(toComponents(message.topic, match), match, {});
+  const pattern = toComponents(message.topic, match);
+  const result = session.subscribe(pattern, match, {});
   if (!result.ok) {
     peer.sendError(Type.SUBSCRIBE, message.request, errorUri(result.error), result.message);
     return;
   }
-  peer.send([Type.SUBSCRIBED, message.request, result.value.subscription.id]);
+  const { subscription } = result.value;
+  peer.send([Type.SUBSCRIBED, message.request, subscription.id]);
+  if (getRetained) {
+    for (const retained of session.realm.broker.retainedFor(pattern, match)) {
+      const event = encodeRetainedEvent(retained, subscription);
+      if (event !== undefined) peer.send(event, retained.payload.hasBinary);
+    }
+  }
 }
 
 export function handleUnsubscribe(peer: WampPeer, message: Msg<typeof Type.UNSUBSCRIBE>): void {

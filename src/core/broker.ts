@@ -215,23 +215,22 @@ function pickMember(
 ): [Session, SubscriberOptions] | undefined {
   const members = [...group.members];
   const count = members.length;
-  let fallback: [Session, SubscriberOptions] | undefined;
+  const start = group.cursor;
+  let fallback: number | undefined;
   for (let step = 0; step < count; step++) {
-    const position = (group.cursor + step) % count;
-    const member = members[position]!;
-    const [session] = member;
+    const position = (start + step) % count;
+    const [session] = members[position]!;
     if (session === publisher && excludeMe) continue;
     if (filter !== undefined && !filter.admits(session)) continue;
     if (session.available) {
       group.cursor = position + 1;
-      return member;
+      return members[position];
     }
-    if (fallback === undefined) {
-      fallback = member;
-      group.cursor = position + 1;
-    }
+    fallback ??= position;
   }
-  return fallback;
+  if (fallback === undefined) return undefined;
+  group.cursor = fallback + 1;
+  return members[fallback];
 }
 
 function hasReceiverFilter(options: PublishOptions): boolean {

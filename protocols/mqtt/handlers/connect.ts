@@ -186,8 +186,7 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     'mqtt session connected',
   );
   hub.connections.add(connection);
-  session.attach(connection);
-  connection.connected(keepalive);
+  connection.connected(session, keepalive);
 }
 
 function willOf(packet: IConnectPacket, version: number): Will | undefined {

@@ -32,9 +32,11 @@ describe('matchOption', () => {
 });
 
 describe('publishOptions', () => {
-  it('defaults: no acknowledge, exclude_me, no disclose, no lists', () => {
+  it('defaults: no acknowledge (QoS 0), no retain, exclude_me, no disclose, no lists', () => {
     expect(publishOptions({})).toEqual({
       acknowledge: false,
+      qos: 0,
+      retain: false,
       excludeMe: true,
       disclose: false,
       exclude: undefined,
@@ -50,6 +52,7 @@ describe('publishOptions', () => {
     expect(
       publishOptions({
         acknowledge: true,
+        retain: true,
         exclude_me: false,
         disclose_me: true,
         exclude: [1, 2],
@@ -61,6 +64,8 @@ describe('publishOptions', () => {
       }),
     ).toEqual({
       acknowledge: true,
+      qos: 1,
+      retain: true,
       excludeMe: false,
       disclose: true,
       exclude: [1, 2],
@@ -73,10 +78,10 @@ describe('publishOptions', () => {
   });
 
   it('ignores options it does not know', () => {
-    expect(publishOptions({ retain: true, x_custom: 1 }).excludeMe).toBe(true);
+    expect(publishOptions({ x_custom: 1 }).excludeMe).toBe(true);
   });
 
-  it.each(['acknowledge', 'exclude_me', 'disclose_me'])('%s must be a boolean', (key) => {
+  it.each(['acknowledge', 'retain', 'exclude_me', 'disclose_me'])('%s must be a boolean', (key) => {
     refused(() => publishOptions({ [key]: 'true' }), `'${key}'`, 'boolean');
     refused(() => publishOptions({ [key]: 1 }), `'${key}'`);
     refused(() => publishOptions({ [key]: null }), `'${key}'`);
