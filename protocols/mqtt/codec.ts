@@ -31,9 +31,10 @@ export class Codec {
     this.parser.on('packet', (packet: Packet) => {
       if (this.failed) return;
       // A packet that arrived whole in one chunk was never seen half-read by the check in feed().
-      if ((packet.length ?? 0) > this.maxPacketSize) {
+      const size = packetSize(packet.length ?? 0);
+      if (size > this.maxPacketSize) {
         this.failed = true;
-        this.onError({ kind: 'too-large', size: packet.length ?? 0 });
+        this.onError({ kind: 'too-large', size });
         return;
       }
       if (packet.cmd === 'connect') {
@@ -59,17 +60,26 @@ export class Codec {
     }
     this.parser.parse(data);
     // mqtt-packet buffers a packet until its declared length has arrived; refuse a declared length past the
-    // maximum at once, before the buffer grows to it [MQTT-3.1.2-24 is the client's side; 0x95 is ours].
+    // maximum at once, before the buffer grows to it (MQTT 5.0 section 3.2.2.3.6, reason 0x95).
     const declared = (this.parser as unknown as ParserInternals).packet.length;
-    if (!this.failed && declared > this.maxPacketSize) {
+    if (!this.failed && declared >= 0 && packetSize(declared) > this.maxPacketSize) {
       this.failed = true;
-      this.onError({ kind: 'too-large', size: declared });
+      this.onError({ kind: 'too-large', size: packetSize(declared) });
     }
   }
 
   encode(packet: Packet): Buffer {
     return mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never);
   }
+}
+
+/**
+ * The whole size of a packet with this Remaining Length: the fixed header byte, the length's own bytes and the
+ * rest. Maximum Packet Size counts all of it (MQTT 5.0 section 2.1.4).
+ */
+export function packetSize(remainingLength: number): number {
+  const lengthBytes = remainingLength < 128 ? 1 : remainingLength < 16_384 ? 2 : remainingLength < 2_097_152 ? 3 : 4;
+  return 1 + lengthBytes + remainingLength;
 }
 
 /** Enough of a CONNECT to reach its protocol level: header, length, name length, a long name, level. */

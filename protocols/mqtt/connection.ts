@@ -116,7 +116,12 @@ export class MqttConnection implements ConnectionHandler, Attachment {
         if (packet.cmd === 'publish') this.hub.stats.messagesReceived++;
         const handler = handlers[packet.cmd];
         if (handler === undefined) {
-          const what = packet.cmd === 'connect' ? 'a second CONNECT' : `a ${packet.cmd.toUpperCase()} packet, which only a server sends`;
+          const what =
+            packet.cmd === 'connect'
+              ? 'a second CONNECT'
+              : packet.cmd === 'auth'
+                ? 'AUTH: this router takes a JWT in CONNECT and has no multi-step authentication'
+                : `${packet.cmd.toUpperCase()}, which only a server sends`;
           this.protocolError(Reason.ProtocolError, what);
           return;
         }
@@ -127,12 +132,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
 
   private onCodecError(error: CodecError): void {
     if (error.kind === 'bad-version') {
-      // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close. A level above 5 is answered the
-      // MQTT 5 way (0x84), anything older the 3.1.1 way (0x01).
-      this.log.info({ level: error.level }, 'CONNECT with an unsupported protocol level');
-      const bytes = error.level > 5 ? Buffer.from([0x20, 0x03, 0x00, Reason.UnsupportedProtocolVersion, 0x00]) : Buffer.from([0x20, 0x02, 0x00, ConnackV3.UnacceptableProtocolVersion]);
-      this.network.send(bytes, true);
-      this.close('unsupported protocol level');
+      this.refuseProtocolLevel(error.level);
       return;
     }
     if (error.kind === 'too-large') {
@@ -140,6 +140,21 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       return;
     }
     this.protocolError(Reason.MalformedPacket, `malformed packet: ${error.message}`);
+  }
+
+  /**
+   * [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close. A level above 5 is answered the MQTT 5
+   * way (0x84), anything older the 3.1.1 way (0x01). Written by hand: the codec has no version to encode with.
+   */
+  refuseProtocolLevel(level: number): void {
+    this.log.info({ level }, 'CONNECT with an unsupported protocol level');
+    const bytes =
+      level > 5
+        ? Buffer.from([0x20, 0x03, 0x00, Reason.UnsupportedProtocolVersion, 0x00])
+        : Buffer.from([0x20, 0x02, 0x00, ConnackV3.UnacceptableProtocolVersion]);
+    this.hub.stats.bytesSent += bytes.length;
+    this.network.send(bytes, true);
+    this.close('unsupported protocol level');
   }
 
   /**

@@ -27,7 +27,13 @@ interface Refusal {
 
 export function handleConnect(connection: MqttConnection, packet: IConnectPacket): void {
   const version = packet.protocolVersion ?? 4;
-  // Step 1: MQTT 3.1 is "MQIsdp" level 3; 3.1.1 and 5.0 are "MQTT" levels 4 and 5.
+  // Step 1: mqtt-packet reads a level with the top bit set as "bridge mode" and subtracts 128; this router has
+  // no bridges, so such a level is just unsupported.
+  if ((packet as { bridgeMode?: boolean }).bridgeMode === true) {
+    connection.refuseProtocolLevel(version + 128);
+    return;
+  }
+  // MQTT 3.1 is "MQIsdp" level 3; 3.1.1 and 5.0 are "MQTT" levels 4 and 5.
   if ((version === 3) !== (packet.protocolId === 'MQIsdp')) {
     refuse(connection, version, { reason: Reason.UnsupportedProtocolVersion, message: `protocol name ${packet.protocolId} does not go with level ${version}` });
     return;
