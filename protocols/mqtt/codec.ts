@@ -8,6 +8,8 @@ export type { Packet } from 'mqtt-packet';
 
 export type CodecError =
   | { kind: 'malformed'; message: string }
+  /** Well-formed bytes with a value the spec calls a Protocol Error (MQTT 5.0 section 3.8.3.1). */
+  | { kind: 'protocol'; message: string }
   /** The declared remaining length is past the router's maximum packet size. */
   | { kind: 'too-large'; size: number }
   /** A CONNECT with a protocol level this router does not serve. */
@@ -37,7 +39,8 @@ export class Codec {
         this.onError({ kind: 'too-large', size });
         return;
       }
-      if (packet.cmd === 'connect') {
+      // Only the first CONNECT sets the version: a second one is refused, and must not switch the encoding.
+      if (packet.cmd === 'connect' && this.head !== undefined) {
         this.version = packet.protocolVersion ?? 4;
         this.head = undefined;
       }
@@ -46,7 +49,7 @@ export class Codec {
     this.parser.on('error', (error: Error) => {
       if (this.failed) return;
       this.failed = true;
-      this.onError(classify(error, this.head));
+      this.onError(classify(error, this.head, this.version));
     });
   }
 
@@ -85,11 +88,23 @@ export function packetSize(remainingLength: number): number {
 /** Enough of a CONNECT to reach its protocol level: header, length, name length, a long name, level. */
 const HEAD_BYTES = 64;
 
-function classify(error: Error, data: Buffer | undefined): CodecError {
+/**
+ * mqtt-packet errors for values that MQTT 5.0 calls a Protocol Error (0x82) rather than malformed; 3.1.1 calls
+ * them malformed [MQTT-3.8.3-4].
+ */
+const PROTOCOL_ERRORS = new Set([
+  'Invalid subscribe QoS, must be <= 2',
+  'Invalid retain handling, must be <= 2',
+  'Malformed subscribe, no payload specified',
+  'Malformed unsubscribe, no payload specified',
+]);
+
+function classify(error: Error, data: Buffer | undefined, version: number): CodecError {
   if (error.message === 'Invalid protocol version' && data !== undefined) {
     const level = connectLevel(data);
     if (level !== undefined) return { kind: 'bad-version', level };
   }
+  if (version === 5 && PROTOCOL_ERRORS.has(error.message)) return { kind: 'protocol', message: error.message };
   return { kind: 'malformed', message: error.message };
 }
 

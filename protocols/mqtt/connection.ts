@@ -52,7 +52,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   private readonly outboundAliases = new Map<string, number>();
   /** Set by a DISCONNECT that asks for no will. */
   cleanDisconnect = false;
-  /** Session Expiry Interval from CONNECT was 0, which DISCONNECT may not change [MQTT-3.14.2-2]. */
+  /** Session Expiry Interval from CONNECT was 0, which DISCONNECT may not change (MQTT 5.0 section 3.14.2.2.2). */
   connectExpiryWasZero = true;
   private keepaliveMs = 0;
   private lastActivity = Date.now();
@@ -139,6 +139,10 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       this.protocolError(Reason.PacketTooLarge, `packet of ${error.size} bytes is larger than the maximum of ${this.hub.options.maxPacketSize}`);
       return;
     }
+    if (error.kind === 'protocol') {
+      this.protocolError(Reason.ProtocolError, error.message);
+      return;
+    }
     this.protocolError(Reason.MalformedPacket, `malformed packet: ${error.message}`);
   }
 
@@ -199,8 +203,18 @@ export class MqttConnection implements ConnectionHandler, Attachment {
 
   // ---- output ----
 
+  /**
+   * Encodes and writes a packet. A packet that would exceed the client's Maximum Packet Size loses its Reason
+   * String and User Properties first [MQTT-3.1.2-24, MQTT-3.2.2-19, MQTT-3.14.2-3].
+   */
   send(packet: Packet): void {
-    const bytes = this.codec.encode(packet);
+    let bytes = this.codec.encode(packet);
+    const properties = (packet as { properties?: Record<string, unknown> }).properties;
+    if (bytes.length > this.clientMaxPacketSize && properties !== undefined) {
+      delete properties.reasonString;
+      delete properties.userProperties;
+      bytes = this.codec.encode(packet);
+    }
     this.hub.stats.bytesSent += bytes.length;
     this.network.send(bytes, true);
   }
@@ -247,7 +261,8 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   }
 
   sendPubrel(packetId: number): void {
-    if (this.state === 'connected') this.send({ cmd: 'pubrel', messageId: packetId } as Packet);
+    // Reason code 0 given explicitly: mqtt-packet then writes the short form (see handlers/publish.ts).
+    if (this.state === 'connected') this.send({ cmd: 'pubrel', messageId: packetId, reasonCode: 0 } as Packet);
   }
 
   /** Ends the connection: MQTT 5 gets DISCONNECT with a reason code and string first [MQTT-3.14.2]. */

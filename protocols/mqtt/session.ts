@@ -60,7 +60,10 @@ export interface Will {
   payload: Buffer;
   qos: QoS;
   retain: boolean;
+  /** Will properties, without the expiry: that counts from the will's publication, not from CONNECT. */
   properties: MessageProperties | undefined;
+  /** MQTT 5 Message Expiry Interval of the will, in seconds (MQTT 5.0 section 3.1.3.2.4). */
+  expirySec: number | undefined;
   /** MQTT 5 Will Delay Interval, in seconds. */
   delaySec: number;
 }
@@ -192,12 +195,14 @@ export class MqttSession implements SessionSink {
     const will = this.will;
     this.will = undefined;
     if (will === undefined || !this.core.active) return;
+    const properties =
+      will.expirySec === undefined ? will.properties : { ...will.properties, expiresAt: Date.now() + will.expirySec * 1000 };
     const result = this.core.publish(toComponents(will.topic), Payload.fromBytes(will.payload), {
       excludeMe: false,
       disclose: false,
       qos: will.qos,
       retain: will.retain,
-      properties: will.properties,
+      properties,
     });
     if (result.ok) this.log.info({ topic: will.topic, clientId: this.clientId }, 'will message published');
     else this.log.warn({ topic: will.topic, clientId: this.clientId, error: result.error }, 'will message refused');

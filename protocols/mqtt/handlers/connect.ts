@@ -38,15 +38,27 @@ export function handleConnect(connection: MqttConnection, packet: IConnectPacket
     refuse(connection, version, { reason: Reason.UnsupportedProtocolVersion, message: `protocol name ${packet.protocolId} does not go with level ${version}` });
     return;
   }
-  // Step 2: properties.
+  // Step 2: flags and properties.
+  if (packet.will !== undefined && (packet.will.qos as number) > 2) {
+    connection.protocolError(Reason.MalformedPacket, 'Will QoS 3 [MQTT-3.1.2-12]');
+    return;
+  }
+  if (version < 5 && packet.password !== undefined && packet.username === undefined) {
+    connection.protocolError(Reason.ProtocolError, 'a password without a user name [MQTT-3.1.2-22]');
+    return;
+  }
   const properties = packet.properties ?? {};
   if (properties.receiveMaximum === 0 || properties.maximumPacketSize === 0) {
     connection.protocolError(Reason.ProtocolError, 'Receive Maximum and Maximum Packet Size must not be 0');
     return;
   }
+  // Known before the first reply, so that even a refusal respects it.
+  connection.clientMaxPacketSize = properties.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   const options = connection.hub.options;
   if (packet.will !== undefined && !isValidTopicName(packet.will.topic, options)) {
-    refuse(connection, version, { reason: Reason.TopicNameInvalid, message: 'invalid will topic' });
+    // 5.0 has a reason code for it; 3.1.1 has no return code that applies, so the connection is just closed.
+    if (version === 5) refuse(connection, version, { reason: Reason.TopicNameInvalid, message: 'invalid will topic' });
+    else connection.protocolError(Reason.TopicNameInvalid, 'invalid will topic');
     return;
   }
   // Step 3: the client identifier.
@@ -165,7 +177,6 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
   connection.session = session;
   connection.connectExpiryWasZero = askedExpiry === 0;
   connection.clientReceiveMaximum = properties.receiveMaximum ?? 65535;
-  connection.clientMaxPacketSize = properties.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   connection.clientTopicAliasMaximum = properties.topicAliasMaximum ?? 0;
 
   // Step 7: CONNACK.
@@ -176,6 +187,8 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
   const connackProperties: Record<string, unknown> = {};
   if (version === 5) {
     if (assigned) connackProperties.assignedClientIdentifier = clientId;
+    // The method a client authenticated with is echoed in CONNACK [MQTT-4.12.0-5].
+    if (properties.authenticationMethod !== undefined) connackProperties.authenticationMethod = properties.authenticationMethod;
     if (capped) connackProperties.serverKeepAlive = keepalive;
     if (expirySec !== askedExpiry) connackProperties.sessionExpiryInterval = expirySec;
     connackProperties.receiveMaximum = options.maxInflight;
@@ -198,14 +211,16 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
 function willOf(packet: IConnectPacket, version: number): Will | undefined {
   const will = packet.will;
   if (will === undefined) return undefined;
-  const properties = (will.properties ?? {}) as PublishProperties & { willDelayInterval?: number };
+  const { willDelayInterval, messageExpiryInterval, ...rest } = (will.properties ?? {}) as PublishProperties & { willDelayInterval?: number };
+  const v5 = version === 5;
   return {
     topic: will.topic,
     payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload),
     qos: will.qos as QoS,
     retain: will.retain === true,
-    properties: version === 5 ? fromPacket(properties, Date.now()) : undefined,
-    delaySec: version === 5 ? properties.willDelayInterval ?? 0 : 0,
+    properties: v5 ? fromPacket(rest, Date.now()) : undefined,
+    expirySec: v5 ? messageExpiryInterval : undefined,
+    delaySec: v5 ? willDelayInterval ?? 0 : 0,
   };
 }
 

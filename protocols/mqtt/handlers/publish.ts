@@ -37,6 +37,11 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
       connection.inboundAliases.set(alias, topic);
     }
   }
+  if (topic === '') {
+    // An empty topic name is only allowed with a topic alias (MQTT 5.0 section 3.3.2.1).
+    connection.protocolError(Reason.ProtocolError, 'empty topic name without a topic alias');
+    return;
+  }
   if (!isValidTopicName(topic, options)) {
     connection.protocolError(Reason.TopicNameInvalid, `invalid topic name '${printable(topic)}'`);
     return;
@@ -47,8 +52,9 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
       connection.send({ cmd: 'pubrec', messageId: packetId } as never);
       return;
     }
-    // Receive Maximum, enforced: QoS 2 messages waiting for PUBREL count against it [MQTT-3.3.4-9].
-    if (session.inboundQos2.size >= options.maxInflight) {
+    // Receive Maximum, enforced: QoS 2 messages waiting for PUBREL count against it [MQTT-3.3.4-9]. 3.1.1 has no
+    // such limit; its 16-bit packet ids bound the set.
+    if (v5 && session.inboundQos2.size >= options.maxInflight) {
       connection.protocolError(Reason.ReceiveMaximumExceeded, `more than ${options.maxInflight} QoS 2 messages in flight`);
       return;
     }
@@ -103,8 +109,12 @@ export function handlePubcomp(connection: MqttConnection, packet: IPubcompPacket
   connection.session!.completed(packet.messageId ?? 0);
 }
 
+/**
+ * An acknowledgement. mqtt-packet writes the short 2-byte form only for an explicit reason code 0; some clients
+ * (paho 1.6) accept nothing else for a successful PUBREL, so the code is always given in 5.0.
+ */
 function ack(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number, v5: boolean): never {
-  return (v5 && reasonCode !== 0 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as never;
+  return (v5 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as never;
 }
 
 function printable(topic: string): string {

@@ -21,6 +21,10 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
     connection.protocolError(Reason.ProtocolError, 'Subscription Identifier must be in 1..268435455');
     return;
   }
+  if (packet.subscriptions.length === 0) {
+    connection.protocolError(Reason.ProtocolError, 'SUBSCRIBE without a topic filter [MQTT-3.8.3-2]');
+    return;
+  }
   const granted: number[] = [];
   const retained: Outgoing[] = [];
   for (const request of packet.subscriptions) {
@@ -39,7 +43,7 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       granted.push(subackFailure(version, Reason.QuotaExceeded));
       continue;
     }
-    const qos = Math.min(request.qos, 2) as QoS;
+    const qos = request.qos as QoS; // the parser refuses QoS 3
     const subscriberOptions: MqttSubscriberOptions = {
       qos,
       noLocal: request.nl === true,

@@ -5,6 +5,10 @@ import { Reason } from '../reason-codes.js';
 
 export function handleUnsubscribe(connection: MqttConnection, packet: IUnsubscribePacket): void {
   const session = connection.session!;
+  if (packet.unsubscriptions.length === 0) {
+    connection.protocolError(Reason.ProtocolError, 'UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]');
+    return;
+  }
   const reasons: number[] = [];
   for (const filter of packet.unsubscriptions) {
     const subscription = session.subscriptions.get(filter);

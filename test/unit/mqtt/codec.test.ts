@@ -4,7 +4,7 @@
  */
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { Codec, type CodecError } from '../../../protocols/mqtt/codec.js';
+import { Codec, packetSize, type CodecError } from '../../../protocols/mqtt/codec.js';
 
 function make(maxPacketSize = 1024 * 1024): { codec: Codec; packets: Packet[]; errors: CodecError[] } {
   const packets: Packet[] = [];
@@ -151,14 +151,25 @@ describe('encode', () => {
   });
 });
 
-describe('maximum packet size', () => {
+describe('maximum packet size (MQTT 5.0 section 2.1.4: the whole packet, fixed header included)', () => {
+  it('packetSize adds the fixed header byte and the Remaining Length bytes', () => {
+    expect(packetSize(0)).toBe(2);
+    expect(packetSize(127)).toBe(129);
+    expect(packetSize(128)).toBe(131);
+    expect(packetSize(16_383)).toBe(16_386);
+    expect(packetSize(16_384)).toBe(16_388);
+    expect(packetSize(2_097_151)).toBe(2_097_155);
+    expect(packetSize(2_097_152)).toBe(2_097_157);
+    expect(packetSize(268_435_455)).toBe(268_435_460);
+  });
+
   it('a declared length past the maximum is reported at once, before the body arrives', () => {
     const { codec, packets, errors } = make(100);
     codec.feed(connect());
     const big = publish('t', Buffer.alloc(1000));
     // Only the fixed header and a few bytes: the declared remaining length is already known.
     codec.feed(big.subarray(0, 5));
-    expect(errors).toEqual([{ kind: 'too-large', size: big.length - 3 }]);
+    expect(errors).toEqual([{ kind: 'too-large', size: big.length }]);
     // Nothing more is reported or parsed afterwards.
     codec.feed(big.subarray(5));
     codec.feed(publish('small', 'x'));
@@ -166,28 +177,37 @@ describe('maximum packet size', () => {
     expect(packets.map((p) => p.cmd)).toEqual(['connect']);
   });
 
-  it('a declared length of the maximum is accepted', () => {
+  it('a packet of exactly the maximum is accepted; one byte more is refused', () => {
+    const exact = publish('t', Buffer.alloc(100 - 5)); // 1 + 1 + (2 + 1 + 95) = 100 bytes
+    expect(exact.length).toBe(100);
     const { codec, packets, errors } = make(100);
-    const packet = publish('t', Buffer.alloc(100 - 3)); // remaining length: 2 + 1 + 97 = 100
-    codec.feed(packet.subarray(0, 2));
-    codec.feed(packet.subarray(2));
+    codec.feed(exact.subarray(0, 2));
+    codec.feed(exact.subarray(2));
     expect(errors).toEqual([]);
     expect(packets).toHaveLength(1);
+
+    const over = publish('t', Buffer.alloc(100 - 4));
+    expect(over.length).toBe(101);
+    const second = make(100);
+    second.codec.feed(over.subarray(0, 2));
+    expect(second.errors).toEqual([{ kind: 'too-large', size: 101 }]);
   });
 
   it('a too-large packet arriving whole, in one chunk, is refused too', () => {
     const { codec, packets, errors } = make(100);
     codec.feed(connect());
-    codec.feed(publish('t', Buffer.alloc(1000)));
-    expect(errors).toEqual([{ kind: 'too-large', size: 1003 }]);
+    const big = publish('t', Buffer.alloc(1000));
+    codec.feed(big);
+    expect(errors).toEqual([{ kind: 'too-large', size: big.length }]);
     expect(packets.map((p) => p.cmd)).toEqual(['connect']);
   });
 
-  it('a too-large packet followed by a small one in the same chunk is refused', () => {
+  it('a too-large packet followed by a small one in the same chunk is refused, and the small one not passed on', () => {
     const { codec, packets, errors } = make(100);
     codec.feed(connect());
-    codec.feed(Buffer.concat([publish('t', Buffer.alloc(1000)), publish('t', 'small')]));
-    expect(errors).toEqual([{ kind: 'too-large', size: 1003 }]);
+    const big = publish('t', Buffer.alloc(1000));
+    codec.feed(Buffer.concat([big, publish('t', 'small')]));
+    expect(errors).toEqual([{ kind: 'too-large', size: big.length }]);
     expect(packets.map((p) => p.cmd)).toEqual(['connect']);
   });
 
@@ -195,7 +215,7 @@ describe('maximum packet size', () => {
     const { codec, errors } = make(1024);
     codec.feed(connect());
     codec.feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
-    expect(errors).toEqual([{ kind: 'too-large', size: 268_435_455 }]);
+    expect(errors).toEqual([{ kind: 'too-large', size: 268_435_460 }]);
   });
 });
 
@@ -205,6 +225,22 @@ describe('unsupported protocol level', () => {
     codec.feed(connectWithLevel(level));
     expect(packets).toEqual([]);
     expect(errors).toEqual([{ kind: 'bad-version', level }]);
+  });
+
+  it('a level with the top bit set (mqtt-packet\'s "bridge" bit) and an unknown level below it is bad-version with the raw byte', () => {
+    const { codec, packets, errors } = make();
+    codec.feed(connectWithLevel(0x86));
+    expect(packets).toEqual([]);
+    expect(errors).toEqual([{ kind: 'bad-version', level: 0x86 }]);
+  });
+
+  it('the level is found after a long protocol name too (MQIsdp, level 2)', () => {
+    const { codec, errors } = make();
+    const bytes = Buffer.from(gen({ cmd: 'connect', protocolId: 'MQIsdp', protocolVersion: 3, clientId: 'old', clean: true, keepalive: 0 }, 3));
+    expect(bytes[10]).toBe(3);
+    bytes[10] = 2;
+    codec.feed(bytes);
+    expect(errors).toEqual([{ kind: 'bad-version', level: 2 }]);
   });
 
   it('level 6 split across chunks is still bad-version with the level', () => {
@@ -290,10 +326,11 @@ describe('malformed input', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const { codec } = make(4096);
       let x = seed;
-      const bytes = Buffer.alloc(64, 0).map(() => {
+      const bytes = Buffer.alloc(64);
+      for (let i = 0; i < bytes.length; i++) {
         x = (x * 1103515245 + 12345) & 0x7fffffff;
-        return x & 0xff;
-      });
+        bytes[i] = x & 0xff;
+      }
       expect(() => codec.feed(bytes)).not.toThrow();
     }
   });

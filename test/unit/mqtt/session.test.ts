@@ -180,6 +180,25 @@ describe('sending and the window', () => {
     expect(payloads(a)).toEqual(['first', 'second', 'third']);
   });
 
+  it('an attachment that completes a message while it is being sent (a message too large for the client) drains each queued message once', () => {
+    const session = makeSession();
+    const a = new FakeAttachment(1);
+    const sendPublish = a.sendPublish.bind(a);
+    // Like MqttConnection dropping a PUBLISH larger than the client's Maximum Packet Size: "as if sent".
+    a.sendPublish = (message, packetId, dup) => {
+      sendPublish(message, packetId, dup);
+      if (message.qos > 0) session.completed(packetId);
+    };
+    session.expirySec = 60;
+    session.attach(a);
+    session.detach(false);
+    for (let i = 0; i < 4; i++) session.deliver(message('t', `m${i}`, 1));
+    session.attach(a);
+    expect(payloads(a)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(session.queued).toBe(0);
+    expect(session.inflightCount).toBe(0);
+  });
+
   it('an unknown or repeated acknowledgement is ignored and reported as such', () => {
     const session = makeSession();
     const a = new FakeAttachment(5);
