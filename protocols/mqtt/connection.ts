@@ -239,7 +239,10 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     const packet = {
       cmd: 'publish' as const,
       topic,
-      payload: message.payload as Buffer,
+      // mqtt-packet copies payloads with Buffer methods; a plain Uint8Array (from another module) is wrapped.
+      payload: Buffer.isBuffer(message.payload)
+        ? message.payload
+        : Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength),
       qos: message.qos,
       retain: message.retain,
       dup,

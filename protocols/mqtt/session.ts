@@ -4,6 +4,7 @@
  * client, the queue behind them, the QoS 2 packet ids received and not yet released, the will, and the expiry.
  */
 import {
+  IdSequence,
   Payload,
   type CancelMode,
   type Invocation,
@@ -19,6 +20,7 @@ import {
 } from '../../src/port.js';
 import { longTimer, type LongTimer } from './long-timer.js';
 import { disconnectReasonFor } from './reason-codes.js';
+import { invocationMessage, replyMessage, type ReplyAddress } from './rpc.js';
 import type { MqttStats } from './stats.js';
 import { fromComponents, toComponents, type ParsedFilter } from './topics.js';
 
@@ -34,8 +36,10 @@ export interface MqttSubscription {
   filter: string;
   parsed: ParsedFilter;
   options: MqttSubscriberOptions;
-  /** The core subscription's id (for a shared one, the group's subscription). */
+  /** The core subscription's id (for a shared one, the group's subscription), or the registration's for `$rpc`. */
   coreId: number;
+  /** A `$rpc/...` filter: a registration, not a subscription. */
+  rpc: boolean;
 }
 
 /** A message on its way to the client. */
@@ -94,6 +98,13 @@ export class MqttSession implements SessionSink {
   private nextPacketId = 1;
   /** Session Expiry Interval in seconds; Infinity never expires. */
   expirySec = 0;
+  /** MQTT protocol level of the latest connection (4 or 5), which shapes RPC envelopes. */
+  version = 4;
+  /** QoS of invocations for each `$rpc` registration, by registration id. */
+  readonly rpcQos = new Map<number, QoS>();
+  /** Calls this session made, by request id: where each answer goes. */
+  readonly calls = new Map<number, ReplyAddress>();
+  readonly callIds = new IdSequence();
   will: Will | undefined;
   private willTimer: LongTimer | undefined;
   private expiryTimer: LongTimer | undefined;
@@ -331,20 +342,29 @@ export class MqttSession implements SessionSink {
     this.core.available = this.attachment !== undefined && this.queue.length < this.limits.maxQueued;
   }
 
-  // ---- RPC: MQTT clients neither register nor call yet ----
+  // ---- RPC over `$rpc/` (see rpc.ts) ----
 
+  /** A call routed to a procedure this client registered: a PUBLISH on the procedure's `$rpc/` topic. */
   invocation(invocation: Invocation): void {
-    this.log.warn({ procedure: invocation.procedure.join('.') }, 'invocation for an MQTT session, which cannot take calls');
+    const qos = this.rpcQos.get(invocation.registration.id) ?? 1;
+    this.deliver(invocationMessage(invocation, this.version, qos));
   }
 
+  /** MQTT has no way to stop a callee; the dealer answers the caller itself (callees here are never interruptible). */
   interrupt(_invocation: Invocation, _mode: CancelMode, _reason: string): void {}
 
-  result(requestId: number): void {
-    this.log.warn({ requestId }, 'call result for an MQTT session, which makes no calls');
+  result(requestId: number, payload: Payload): void {
+    const address = this.calls.get(requestId);
+    if (address === undefined) return;
+    this.calls.delete(requestId);
+    this.deliver(replyMessage(address, this.version, payload));
   }
 
-  callError(requestId: number): void {
-    this.log.warn({ requestId }, 'call error for an MQTT session, which makes no calls');
+  callError(requestId: number, error: string, payload: Payload | undefined): void {
+    const address = this.calls.get(requestId);
+    if (address === undefined) return;
+    this.calls.delete(requestId);
+    this.deliver(replyMessage(address, this.version, payload, error));
   }
 
   /** The router ends the session (kill, shutdown, token expiry). */

@@ -173,6 +173,7 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     sessionPresent = false;
   }
   session.expirySec = expirySec;
+  session.version = version === 5 ? 5 : 4;
   session.will = willOf(packet, version);
   connection.session = session;
   connection.connectExpiryWasZero = askedExpiry === 0;

@@ -8,7 +8,9 @@ import { Payload, type QoS } from '../../../src/port.js';
 import type { MqttConnection } from '../connection.js';
 import { fromPacket, type PublishProperties } from '../properties.js';
 import { Reason, reasonForCoreError } from '../reason-codes.js';
+import { isReplyTopic, procedureOf, RPC_PREFIX } from '../rpc.js';
 import { isValidTopicName, toComponents } from '../topics.js';
+import { handleCall, handleReply } from './rpc-publish.js';
 
 export function handlePublish(connection: MqttConnection, packet: IPublishPacket): void {
   const session = connection.session!;
@@ -49,7 +51,7 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
 
   if (qos === 2) {
     if (session.inboundQos2.has(packetId)) {
-      connection.send({ cmd: 'pubrec', messageId: packetId } as never);
+      connection.send(ack('pubrec', packetId, Reason.Success, v5));
       return;
     }
     // Receive Maximum, enforced: QoS 2 messages waiting for PUBREL count against it [MQTT-3.3.4-9]. 3.1.1 has no
@@ -60,7 +62,17 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
     }
   }
 
-  const result = session.core.publish(toComponents(topic), Payload.fromBytes(packet.payload as Buffer), {
+  // Calls and replies take the RPC path (exactly once too, through the QoS 2 handshake), never routed or retained.
+  const levels = toComponents(topic);
+  const procedure = levels[0] === RPC_PREFIX ? procedureOf(levels) : undefined;
+  if (procedure !== undefined || isReplyTopic(topic)) {
+    if (procedure !== undefined) handleCall(connection, packet, procedure);
+    else handleReply(connection, packet, topic);
+    acknowledge(connection, qos, packetId, Reason.Success, v5);
+    return;
+  }
+
+  const result = session.core.publish(levels, Payload.fromBytes(packet.payload as Buffer), {
     excludeMe: false,
     disclose: false,
     qos,
@@ -74,9 +86,13 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
     connection.log.info({ topic, error: result.error }, 'publication refused');
     reasonCode = reasonForCoreError(result.error);
   }
+  acknowledge(connection, qos, packetId, reasonCode, v5);
+}
+
+function acknowledge(connection: MqttConnection, qos: QoS, packetId: number, reasonCode: number, v5: boolean): void {
   if (qos === 1) connection.send(ack('puback', packetId, reasonCode, v5));
   else if (qos === 2) {
-    if (reasonCode === Reason.Success) session.inboundQos2.add(packetId);
+    if (reasonCode === Reason.Success) connection.session!.inboundQos2.add(packetId);
     connection.send(ack('pubrec', packetId, reasonCode, v5));
   }
 }

@@ -8,7 +8,8 @@ import type { QoS } from '../../../src/port.js';
 import type { MqttConnection } from '../connection.js';
 import { Reason, reasonForCoreError, subackFailure } from '../reason-codes.js';
 import type { MqttSubscriberOptions, Outgoing } from '../session.js';
-import { fromComponents, parseFilter } from '../topics.js';
+import { RPC_PREFIX } from '../rpc.js';
+import { fromComponents, parseFilter, type ParsedFilter } from '../topics.js';
 
 const MAX_SUBSCRIPTION_ID = 268_435_455;
 
@@ -27,6 +28,7 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
   }
   const granted: number[] = [];
   const retained: Outgoing[] = [];
+  let reasonString: string | undefined;
   for (const request of packet.subscriptions) {
     const parsed = parseFilter(request.topic, options);
     if (parsed === undefined) {
@@ -51,6 +53,12 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       retainHandling: (request.rh ?? 0) as 0 | 1 | 2,
     };
     if (subscriptionId !== undefined) subscriberOptions.subscriptionId = subscriptionId;
+    if (parsed.pattern[0] === RPC_PREFIX) {
+      const code = register(connection, request.topic, parsed, subscriberOptions);
+      if (code.reasonString !== undefined) reasonString = code.reasonString;
+      granted.push(code.code);
+      continue;
+    }
     const result =
       parsed.shareGroup === undefined
         ? session.core.subscribe(parsed.pattern, parsed.policy, subscriberOptions)
@@ -60,7 +68,7 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       granted.push(subackFailure(version, reasonForCoreError(result.error)));
       continue;
     }
-    session.subscriptions.set(request.topic, { filter: request.topic, parsed, options: subscriberOptions, coreId: result.value.subscription.id });
+    session.subscriptions.set(request.topic, { filter: request.topic, parsed, options: subscriberOptions, coreId: result.value.subscription.id, rpc: false });
     granted.push(qos);
     // Shared subscriptions get no retained messages; Retain Handling 1 sends them only for a new subscription.
     const wantsRetained =
@@ -82,6 +90,38 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       }
     }
   }
-  connection.send({ cmd: 'suback', messageId: packet.messageId, granted } as never);
+  const properties = version === 5 && reasonString !== undefined ? { properties: { reasonString } } : {};
+  connection.send({ cmd: 'suback', messageId: packet.messageId, granted, ...properties } as never);
   for (const message of retained) session.deliver(message);
+}
+
+/**
+ * `$rpc/a/b/c` registers procedure `a.b.c` with the dealer: `+` and `#` give wildcard and tail registrations,
+ * `$share/{group}/$rpc/...` a shared one invoked round robin. A second exclusive registration is refused with
+ * 0x83 and the WAMP URI as reason string (0x80 in 3.1.1).
+ */
+function register(
+  connection: MqttConnection,
+  filter: string,
+  parsed: ParsedFilter,
+  options: MqttSubscriberOptions,
+): { code: number; reasonString?: string } {
+  const session = connection.session!;
+  const procedure = parsed.pattern.slice(1);
+  const existing = session.subscriptions.get(filter);
+  if (existing?.rpc === true) {
+    // The same filter again only changes the QoS of invocations.
+    session.rpcQos.set(existing.coreId, options.qos);
+    existing.options = options;
+    return { code: options.qos };
+  }
+  const result = session.core.register(procedure, parsed.policy, { invoke: parsed.shareGroup === undefined ? 'single' : 'roundrobin' });
+  if (!result.ok) {
+    connection.log.info({ filter, error: result.error }, 'registration refused');
+    return { code: subackFailure(connection.version, reasonForCoreError(result.error)), reasonString: result.error };
+  }
+  session.rpcQos.set(result.value.id, options.qos);
+  session.subscriptions.set(filter, { filter, parsed, options, coreId: result.value.id, rpc: true });
+  connection.log.info({ procedure: procedure.join('.'), registration: result.value.id }, 'mqtt client registered a procedure');
+  return { code: options.qos };
 }

@@ -18,7 +18,10 @@ export function handleUnsubscribe(connection: MqttConnection, packet: IUnsubscri
     }
     session.subscriptions.delete(filter);
     const { parsed } = subscription;
-    if (parsed.shareGroup !== undefined) {
+    if (subscription.rpc) {
+      session.core.unregister(subscription.coreId);
+      session.rpcQos.delete(subscription.coreId);
+    } else if (parsed.shareGroup !== undefined) {
       session.core.unsubscribeShared(parsed.shareGroup, parsed.pattern, parsed.policy);
     } else {
       session.core.unsubscribe(subscription.coreId);
