@@ -72,9 +72,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
     left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
   });
-  router.addRealm(config.realm, { uriCheck: config.realms[config.realm]?.uriCheck ?? 'loose' });
+  const tokenExpiryGraceMs = 0;
+  router.addRealm(config.realm, { uriCheck: config.realms[config.realm]?.uriCheck ?? 'loose', tokenExpiryGraceMs });
   for (const [name, realmOptions] of Object.entries(config.realms)) {
-    router.addRealm(name, { uriCheck: realmOptions.uriCheck ?? 'loose' });
+    router.addRealm(name, { uriCheck: realmOptions.uriCheck ?? 'loose', tokenExpiryGraceMs });
   }
 
   const context: ModuleContext = {

@@ -4,6 +4,7 @@
  */
 import { CloseCode, type Connection, type ConnectionHandler, type Logger } from '../../src/port.js';
 import { Codec, type CodecError, type Packet } from './codec.js';
+import { handleAuth } from './handlers/auth.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePuback, handlePubcomp, handlePublish, handlePubrec, handlePubrel } from './handlers/publish.js';
@@ -34,6 +35,7 @@ const handlers: Partial<Record<Packet['cmd'], Handler>> = {
   subscribe: handleSubscribe,
   unsubscribe: handleUnsubscribe,
   disconnect: handleDisconnect,
+  auth: handleAuth,
   pingreq: (connection) => connection.send({ cmd: 'pingresp' }),
 };
 
@@ -50,6 +52,8 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   /** Topic aliases the client set, client to router [MQTT-3.3.2.3.4]. */
   readonly inboundAliases = new Map<number, string>();
   private readonly outboundAliases = new Map<string, number>();
+  /** The MQTT 5 Authentication Method of CONNECT, if any: re-authentication must use the same. */
+  authMethod: string | undefined;
   /** Set by a DISCONNECT that asks for no will. */
   cleanDisconnect = false;
   /** Session Expiry Interval from CONNECT was 0, which DISCONNECT may not change (MQTT 5.0 section 3.14.2.2.2). */
@@ -119,9 +123,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
           const what =
             packet.cmd === 'connect'
               ? 'a second CONNECT'
-              : packet.cmd === 'auth'
-                ? 'AUTH: this router takes a JWT in CONNECT and has no multi-step authentication'
-                : `${packet.cmd.toUpperCase()}, which only a server sends`;
+              : `${packet.cmd.toUpperCase()}, which only a server sends`;
           this.protocolError(Reason.ProtocolError, what);
           return;
         }

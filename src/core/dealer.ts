@@ -25,6 +25,8 @@ export class Dealer {
   constructor(
     private readonly index: MatchIndex<Session, RegisterOptions>,
     private readonly authorizer: Authorizer,
+    /** Timeout for calls that set none; 0: such calls wait until answered or the callee leaves. */
+    private readonly defaultTimeoutMs = 0,
   ) {}
 
   get registrationCount(): number {
@@ -82,9 +84,10 @@ export class Dealer {
     };
     caller.callsOut.set(requestId, invocation);
     callee.callsIn.set(invocation.id, invocation);
-    if (options.timeoutMs > 0) {
+    const timeoutMs = options.timeoutMs > 0 ? options.timeoutMs : this.defaultTimeoutMs;
+    if (timeoutMs > 0) {
       // setTimeout fires at once for delays past 2^31-1 ms; nearly 25 days is as good as forever for a call.
-      invocation.timer = setTimeout(() => this.expire(invocation), Math.min(options.timeoutMs, MAX_TIMER_MS));
+      invocation.timer = setTimeout(() => this.expire(invocation), Math.min(timeoutMs, MAX_TIMER_MS));
       invocation.timer.unref?.();
     }
     callee.sink.invocation(invocation);

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/types.js';
 import { Broker } from './broker.js';
+import { MetaApi } from './meta.js';
 import { Dealer } from './dealer.js';
 import { TrieMatchIndex } from './match/trie.js';
 import { Session } from './session.js';
@@ -9,6 +10,13 @@ import type { Authorizer, PeerFeatures, RegisterOptions, SessionSink, ShareGroup
 export interface RealmOptions {
   /** WAMP URI rule: `loose` or `strict`. */
   uriCheck: 'loose' | 'strict';
+  /**
+   * End a session's connection when its token's `exp` passes, this many milliseconds later. Unset: tokens are
+   * only checked at login.
+   */
+  tokenExpiryGraceMs?: number;
+  /** Timeout of calls that set none, in milliseconds; 0 or unset: none. */
+  callTimeoutMs?: number;
 }
 
 /** Hooks that see sessions come and go (meta events, metrics). */
@@ -37,31 +45,32 @@ export class Realm {
       authorizer,
       retained,
     );
-    this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer);
-  }
-
-  private systemSession: Session | undefined;
-
-  /**
-   * The router's own session in this realm, for what the router publishes itself (`$SYS` topics). It is not
-   * listed among the realm's sessions and receives nothing.
-   */
-  get system(): Session {
-    this.systemSession ??= new Session(
+    this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer, options.callTimeoutMs ?? 0);
+    this.meta = new MetaApi(this);
+    this.system = new Session(
       this.allocateSessionId(),
       this,
       { authid: 'switchboard', authrole: 'system', authmethod: 'internal', authprovider: 'internal' },
       { connectionId: 'internal', protocol: 'internal', transport: 'internal', remoteAddress: '' },
-      DISCARDING_SINK,
+      this.meta,
       { interrupts: false },
     );
-    return this.systemSession;
+    this.meta.start(this.system);
   }
+
+  private readonly meta: MetaApi;
+  /**
+   * The router's own session in this realm: it publishes what the router says itself (`$SYS` topics, meta
+   * events) and serves the meta procedures. It is not listed among the realm's sessions.
+   */
+  readonly system: Session;
 
   join(principal: Principal, transport: TransportInfo, sink: SessionSink, features: PeerFeatures): Session {
     const session = new Session(this.allocateSessionId(), this, principal, transport, sink, features);
     this.sessions.set(session.id, session);
+    if (this.options.tokenExpiryGraceMs !== undefined) session.watchExpiry(this.options.tokenExpiryGraceMs);
     this.observer.joined?.(session);
+    this.meta.joined(session);
     return session;
   }
 
@@ -71,15 +80,7 @@ export class Realm {
     this.broker.dropSession(session);
     this.dealer.dropSession(session);
     this.observer.left?.(session);
+    this.meta.left(session);
   }
 }
 
-/** The sink of the system session: it subscribes to nothing and registers nothing, so nothing arrives. */
-const DISCARDING_SINK: SessionSink = {
-  event: () => undefined,
-  invocation: () => undefined,
-  interrupt: () => undefined,
-  result: () => undefined,
-  callError: () => undefined,
-  close: () => undefined,
-};

@@ -38,8 +38,11 @@ export class Router {
     return [...this.realms.keys()];
   }
 
+  /** Sessions joined to any realm (the realms' own system sessions are not counted). */
   get sessionCount(): number {
-    return this.sessionIds.size;
+    let count = 0;
+    for (const realm of this.realms.values()) count += realm.sessions.size;
+    return count;
   }
 
   private allocateSessionId(): number {

@@ -22,6 +22,9 @@ import type {
   TransportInfo,
 } from './types.js';
 
+/** The close reason when a session's token expires. */
+export const TOKEN_EXPIRED = 'wamp.close.token_expired';
+
 /**
  * A session joined to a realm. Protocol modules act through these methods; the core answers through the
  * session's sink. The session keeps back-references to everything it holds in the realm's indexes, so that
@@ -46,15 +49,43 @@ export class Session {
    */
   available = true;
   private open = true;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
     readonly realm: Realm,
-    readonly principal: Principal,
+    private currentPrincipal: Principal,
     readonly transport: TransportInfo,
     readonly sink: SessionSink,
     readonly features: PeerFeatures,
   ) {}
+
+  get principal(): Principal {
+    return this.currentPrincipal;
+  }
+
+  /**
+   * Ends the session's connection when its credential expires (`exp` plus the grace): the sink is asked to close
+   * with `wamp.close.token_expired`. Called at join and again after a re-authentication.
+   */
+  watchExpiry(graceMs: number): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const expiresAt = this.currentPrincipal.expiresAt;
+    if (expiresAt === undefined || !this.open) return;
+    const delay = Math.min(Math.max(0, expiresAt * 1000 + graceMs - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      if (this.open) this.sink.close(TOKEN_EXPIRED, 'the token expired');
+    }, delay);
+    this.expiryTimer.unref?.();
+  }
+
+  /** A fresh credential for the same identity (MQTT 5 re-authentication): the expiry watch starts over. */
+  reauthenticated(principal: Principal, graceMs: number): void {
+    this.currentPrincipal = principal;
+    this.watchExpiry(graceMs);
+  }
 
   get authid(): string {
     return this.principal.authid;
@@ -119,6 +150,7 @@ export class Session {
   leave(): void {
     if (!this.open) return;
     this.open = false;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.realm.leave(this);
   }
 }

@@ -178,6 +178,7 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
   connection.session = session;
   connection.connectExpiryWasZero = askedExpiry === 0;
   connection.clientReceiveMaximum = properties.receiveMaximum ?? 65535;
+  connection.authMethod = properties.authenticationMethod;
   connection.clientTopicAliasMaximum = properties.topicAliasMaximum ?? 0;
 
   // Step 7: CONNACK.
