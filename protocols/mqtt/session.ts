@@ -19,7 +19,7 @@ import {
   type SubscriptionRef,
 } from '../../src/port.js';
 import { longTimer, type LongTimer } from './long-timer.js';
-import { disconnectReasonFor } from './reason-codes.js';
+import { disconnectReasonFor, Reason } from './reason-codes.js';
 import { invocationMessage, replyMessage, type ReplyAddress } from './rpc.js';
 import type { MqttStats } from './stats.js';
 import { fromComponents, toComponents, type ParsedFilter } from './topics.js';
@@ -244,6 +244,8 @@ export class MqttSession implements SessionSink {
   }
 
   private route(publication: Publication, qos: QoS, retain: boolean, subscriptionIds: readonly number[]): void {
+    // `wamp.*` is the router's own WAMP namespace (meta events); MQTT clients get the same on `$SYS/...`.
+    if (publication.topic[0] === 'wamp') return;
     const topic = fromComponents(publication.topic);
     if (topic === undefined) {
       this.stats.uncrossable++;
@@ -365,6 +367,28 @@ export class MqttSession implements SessionSink {
     if (address === undefined) return;
     this.calls.delete(requestId);
     this.deliver(replyMessage(address, this.version, payload, error));
+  }
+
+  /**
+   * Authorization changed and the core removed subscriptions or registrations: forget them here too, and end the
+   * connection (MQTT 5: DISCONNECT 0x87), since MQTT cannot tell a client that a subscription is gone.
+   */
+  revoked(subscriptions: readonly number[], registrations: readonly number[]): void {
+    // Ids of shared and ordinary subscriptions come from different indexes, so what is gone is read from the core.
+    for (const [filter, subscription] of this.subscriptions) {
+      if (this.stillHeld(subscription)) continue;
+      this.subscriptions.delete(filter);
+      if (subscription.rpc) this.rpcQos.delete(subscription.coreId);
+    }
+    this.log.info({ clientId: this.clientId, removed: subscriptions.length + registrations.length }, 'authorization changed: subscriptions revoked');
+    this.attachment?.disconnect(Reason.NotAuthorized, 'authorization changed: a subscription is no longer allowed');
+  }
+
+  private stillHeld(subscription: MqttSubscription): boolean {
+    if (subscription.rpc) return this.core.registrations.has(subscription.coreId);
+    const group = subscription.parsed.shareGroup;
+    if (group === undefined) return this.core.subscriptions.has(subscription.coreId);
+    return this.core.holdsShared(group, subscription.coreId);
   }
 
   /** The router ends the session (kill, shutdown, token expiry). */

@@ -23,10 +23,15 @@ export const routerRoles = {
   },
 } as const;
 
+/** True when HELLO announced a feature for one of the client's roles. */
+export function announces(details: Record<string, unknown>, role: string, feature: string): boolean {
+  const roles = details.roles as Record<string, unknown> | undefined;
+  const announced = roles?.[role] as Record<string, unknown> | undefined;
+  const features = announced?.features as Record<string, unknown> | undefined;
+  return features?.[feature] === true;
+}
+
 /** True when HELLO announced that the client's callee role handles INTERRUPT. */
 export function calleeHandlesInterrupt(details: Record<string, unknown>): boolean {
-  const roles = details.roles as Record<string, unknown> | undefined;
-  const callee = roles?.callee as Record<string, unknown> | undefined;
-  const features = callee?.features as Record<string, unknown> | undefined;
-  return features?.call_canceling === true;
+  return announces(details, 'callee', 'call_canceling');
 }

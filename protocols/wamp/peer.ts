@@ -15,6 +15,7 @@ import {
 import { Type } from './codes.js';
 import { Uri } from './errors.js';
 import { establishedHandlers, type Handler } from './dispatch.js';
+import { announces } from './features.js';
 import { encodeEvent } from './events.js';
 import { handleAuthenticate, handleHello } from './handshake.js';
 import { parseMessage, type ClientMessage } from './messages.js';
@@ -225,6 +226,20 @@ export class WampPeer implements ConnectionHandler, SessionSink {
 
   close(reason: string, message: string): void {
     this.goodbye(reason, message);
+  }
+
+  /**
+   * WAMP subscription and registration revocation (advanced profile): UNSUBSCRIBED / UNREGISTERED with request
+   * id 0 and the id in the details, to clients that announced the feature; others are not told.
+   */
+  revoked(subscriptions: readonly number[], registrations: readonly number[], reason: string): void {
+    this.log.info({ subscriptions, registrations, reason }, 'authorization changed: subscriptions or registrations revoked');
+    if (announces(this.helloDetails, 'subscriber', 'subscription_revocation')) {
+      for (const id of subscriptions) this.send([Type.UNSUBSCRIBED, 0, { subscription: id, reason }]);
+    }
+    if (announces(this.helloDetails, 'callee', 'registration_revocation')) {
+      for (const id of registrations) this.send([Type.UNREGISTERED, 0, { registration: id, reason }]);
+    }
   }
 }
 

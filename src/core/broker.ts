@@ -193,7 +193,8 @@ export class Broker {
   }
 }
 
-function sharedKey(group: string, subscriptionId: number): string {
+/** How a session's back-reference to a share group membership is keyed. */
+export function sharedKey(group: string, subscriptionId: number): string {
   return `${group}\u0000${subscriptionId}`;
 }
 

@@ -1,3 +1,4 @@
+import { CoreError } from './errors.js';
 import { randomId } from './ids.js';
 import { Realm, type RealmObserver, type RealmOptions } from './realm.js';
 import { MemoryRetainedStore } from '../store/memory/retained.js';
@@ -36,6 +37,39 @@ export class Router {
 
   get realmNames(): string[] {
     return [...this.realms.keys()];
+  }
+
+  /**
+   * After the authorization rules changed: every subscription and registration is checked again, and those no
+   * longer allowed are removed; each affected session's sink hears which ones. Returns how many were removed.
+   */
+  revalidate(): number {
+    let removed = 0;
+    for (const realm of this.realms.values()) {
+      for (const session of [...realm.sessions.values()]) {
+        const subscriptions: number[] = [];
+        const registrations: number[] = [];
+        for (const subscription of [...session.subscriptions.values()]) {
+          if (this.authorizer.authorize(session, 'subscribe', subscription.pattern, subscription.policy)) continue;
+          session.unsubscribe(subscription.id);
+          subscriptions.push(subscription.id);
+        }
+        for (const { subscription, group } of [...session.sharedSubscriptions.values()]) {
+          if (this.authorizer.authorize(session, 'subscribe', subscription.pattern, subscription.policy)) continue;
+          session.unsubscribeShared(group.name, subscription.pattern, subscription.policy);
+          subscriptions.push(subscription.id);
+        }
+        for (const registration of [...session.registrations.values()]) {
+          if (this.authorizer.authorize(session, 'register', registration.pattern, registration.policy)) continue;
+          session.unregister(registration.id);
+          registrations.push(registration.id);
+        }
+        if (subscriptions.length + registrations.length === 0) continue;
+        removed += subscriptions.length + registrations.length;
+        session.sink.revoked?.(subscriptions, registrations, CoreError.NotAuthorized);
+      }
+    }
+    return removed;
   }
 
   /** Sessions joined to any realm (the realms' own system sessions are not counted). */

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/types.js';
 import type { Result } from './errors.js';
+import { sharedKey } from './broker.js';
 import { IdSequence } from './ids.js';
 import type { Policy } from './match/types.js';
 import type { Payload } from './payload.js';
@@ -110,6 +111,11 @@ export class Session {
 
   subscribeShared(group: string, pattern: readonly string[], policy: Policy, options: SubscriberOptions): Result<SubscribeResult<SharedSubscription>> {
     return this.realm.broker.subscribeShared(this, group, pattern, policy, options);
+  }
+
+  /** Whether this session is still a member of the group on that shared subscription. */
+  holdsShared(group: string, subscriptionId: number): boolean {
+    return this.sharedSubscriptions.has(sharedKey(group, subscriptionId));
   }
 
   unsubscribeShared(group: string, pattern: readonly string[], policy: Policy): Result<SharedSubscription> {

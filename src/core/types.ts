@@ -174,6 +174,11 @@ export interface SessionSink {
   callError(requestId: number, error: string, payload: Payload | undefined): void;
   /** The router ends the session (kill, shutdown, token expiry): say goodbye and close. */
   close(reason: string, message: string): void;
+  /**
+   * Authorization changed and the router removed subscriptions or registrations this session held. The sink
+   * tells the client if its protocol can (WAMP subscription/registration revocation; MQTT 5 DISCONNECT 0x87).
+   */
+  revoked?(subscriptions: readonly number[], registrations: readonly number[], reason: string): void;
 }
 
 /** What a session needs to know about its peer's abilities. */
