@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-/** CLI entry: load the config, start the router, and drain on SIGTERM/SIGINT (a second signal forces the exit). */
+/**
+ * CLI entry: load the config, start the router, reload authorization rules on SIGHUP or when the config file
+ * changes, and drain on SIGTERM/SIGINT (a second signal forces the exit).
+ */
+import { watchFile } from 'node:fs';
 import { helpText } from './config/help.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { startServer } from './server.js';
@@ -20,6 +24,22 @@ async function main(): Promise<void> {
     return;
   }
   const server = await startServer(loaded.config);
+  const reload = (why: string) => {
+    try {
+      const fresh = loadConfig({ argv: process.argv.slice(2), env: process.env });
+      server.reloadAuthorization(fresh.config.realms);
+    } catch (error) {
+      // A bad edit keeps the rules in force; the operator sees why.
+      process.stderr.write(`switchboard: ${why}: authorization not reloaded: ${(error as Error).message}\n`);
+    }
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  if (loaded.file !== undefined) {
+    // Polling survives editors that replace the file instead of writing it in place.
+    watchFile(loaded.file, { interval: 1000 }, (now, before) => {
+      if (now.mtimeMs !== before.mtimeMs) reload('config file changed');
+    }).unref?.();
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createMqttModule } from '../protocols/mqtt/index.js';
 import { createWampModule } from '../protocols/wamp/index.js';
-import { allowAll } from './auth/authorizer.js';
+import { createAuthorizer } from './auth/authorizer.js';
 import { JwtAuthenticator } from './auth/jwt.js';
 import { hasAnyKey, loadKeys } from './auth/keys.js';
 import { RouterAuth } from './auth/service.js';
@@ -34,6 +34,12 @@ export interface RunningServer {
   readonly url: string;
   readonly router: Router;
   readonly developmentMode: boolean;
+  /**
+   * Applies new authorization rules (the realms' `roles`) without dropping connections: new operations follow
+   * them at once, and subscriptions and registrations they no longer allow are removed. Throws on a bad rule,
+   * keeping the old ones.
+   */
+  reloadAuthorization(realms: Config['realms']): { revoked: number };
   /** Says goodbye to every session, closes the listeners and resolves when they are closed. */
   close(): Promise<void>;
 }
@@ -66,16 +72,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } else if (!auth.tokensEnabled && !auth.anonymousAllowed) {
     log.warn('no JWT keys are configured and anonymous access is off: no client can log in');
   }
-  log.warn('no authorization rules are configured: every admitted session may publish, subscribe, call and register');
+  const authorizer = createAuthorizer({ realms: config.realms, permissionsClaim: config.jwt.claims.permissions });
+  if (!authorizer.hasRules) {
+    log.warn('no authorization rules are configured: every admitted session may publish, subscribe, call and register');
+  }
 
-  const router = new Router(allowAll, {
+  const router = new Router(authorizer, {
     joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
     left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
   });
-  const tokenExpiryGraceMs = 0;
-  router.addRealm(config.realm, { uriCheck: config.realms[config.realm]?.uriCheck ?? 'loose', tokenExpiryGraceMs });
+  const realmDefaults = {
+    tokenExpiryGraceMs: config.jwt.enforceExpiry ? config.jwt.expiryGraceSec * 1000 : undefined,
+    callTimeoutMs: config.callTimeout * 1000,
+  };
+  router.addRealm(config.realm, { uriCheck: config.realms[config.realm]?.uriCheck ?? 'loose', ...realmDefaults });
   for (const [name, realmOptions] of Object.entries(config.realms)) {
-    router.addRealm(name, { uriCheck: realmOptions.uriCheck ?? 'loose', tokenExpiryGraceMs });
+    router.addRealm(name, { uriCheck: realmOptions.uriCheck ?? 'loose', ...realmDefaults });
   }
 
   const context: ModuleContext = {
@@ -139,6 +151,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     url: `ws://${urlHost}:${port}/`,
     router,
     developmentMode,
+    reloadAuthorization: (realms) => {
+      authorizer.reload(realms);
+      const revoked = router.revalidate();
+      log.info({ revoked, rules: authorizer.hasRules }, 'authorization rules reloaded');
+      return { revoked };
+    },
     close: async () => {
       for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
       listener.close();

@@ -14,9 +14,45 @@ export const JWT_ALGORITHMS = [
 ] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
+/**
+ * Topic or URI patterns for each of the four actions. Components are separated by `.`; `+` as a whole component
+ * stands for exactly one component, and `#` as the whole last component for zero or more trailing components
+ * (`sensors.#` covers `sensors`, `sensors.x`, `sensors.x.y`). A pattern without wildcards is exact. Patterns
+ * apply to MQTT topics (split on `/`) and WAMP URIs (split on `.`) alike. A `+` first or a root `#` does not
+ * allow `$` topics (name them: `$SYS.#`); under `deny` they do refuse them.
+ */
+export interface ActionPatterns {
+  /** Topics published to. */
+  publish?: string[];
+  /** Topics or topic filters subscribed to. A filter must be covered as a whole: every topic it can match. */
+  subscribe?: string[];
+  /** Procedure URIs called. */
+  call?: string[];
+  /** Procedure URIs or URI patterns registered. A pattern must be covered as a whole, like a subscription. */
+  register?: string[];
+}
+
+/**
+ * What one authrole may do in one realm. Once any role is configured in any realm, everything not allowed is
+ * denied, and deny wins over allow. A role listed here with nothing for an action may do nothing of it.
+ * `admin` may do everything unless it is listed; other roles (`anonymous` included) that are not listed may do
+ * nothing.
+ */
+export interface RoleConfig {
+  /** Patterns the role may act on, per action. Missing: nothing is allowed for that action. */
+  allow?: ActionPatterns;
+  /** Patterns the role may never act on, per action, whatever `allow` says. */
+  deny?: ActionPatterns;
+}
+
 export interface RealmConfig {
   /** WAMP URI rule for this realm: `loose` (default) or `strict` (lower-case letters, digits, `_`). */
   uriCheck: UriCheck;
+  /**
+   * Authorization rules by authrole. Unset everywhere (the default): every admitted session may do everything.
+   * See {@link RoleConfig}.
+   */
+  roles: Record<string, RoleConfig>;
 }
 
 export interface JwtConfig {
@@ -34,6 +70,10 @@ export interface JwtConfig {
   algorithms: JwtAlgorithm[];
   /** Allowed clock skew, in seconds, for `exp` and `nbf`. */
   clockToleranceSec: number;
+  /** End a session when its token's `exp` passes. */
+  enforceExpiry: boolean;
+  /** Seconds a session may outlive its token's `exp` before it is ended. */
+  expiryGraceSec: number;
   /** Claim names mapped to the principal. */
   claims: {
     /** Claim that becomes the authid. */
@@ -42,6 +82,13 @@ export interface JwtConfig {
     authrole: string;
     /** Claim that names the realm the token is for. */
     realm: string;
+    /**
+     * Claim that may narrow what the session's role allows: an object with optional `publish`, `subscribe`,
+     * `call` and `register` lists of patterns (same syntax as role rules). An action is then allowed only when
+     * both the role and the claim allow it; a list left out does not narrow its action, an empty list allows
+     * nothing. A claim of any other shape denies the session everything.
+     */
+    permissions: string;
   };
   /** Authrole for a token without a role claim. */
   defaultRole: string;
@@ -91,6 +138,8 @@ export interface Config {
   anonymousRole: string;
   /** Subprotocol to use when a WebSocket client offers none. Unset: such upgrades are refused. */
   defaultProtocol?: string;
+  /** Seconds before a call without its own `timeout` fails with `wamp.error.timeout`; 0: never. */
+  callTimeout: number;
   jwt: JwtConfig;
   mqtt: MqttConfig;
   log: {
@@ -110,6 +159,7 @@ export const DEFAULTS: Config = {
   allowAnonymous: undefined,
   anonymousRole: 'anonymous',
   defaultProtocol: undefined,
+  callTimeout: 60,
   jwt: {
     secret: undefined,
     publicKeys: [],
@@ -118,7 +168,9 @@ export const DEFAULTS: Config = {
     audience: undefined,
     algorithms: [...JWT_ALGORITHMS],
     clockToleranceSec: 0,
-    claims: { authid: 'sub', authrole: 'role', realm: 'realm' },
+    enforceExpiry: true,
+    expiryGraceSec: 0,
+    claims: { authid: 'sub', authrole: 'role', realm: 'realm', permissions: 'permissions' },
     defaultRole: 'user',
     cookie: 'switchboard_token',
   },

@@ -18,6 +18,8 @@ export interface LoadedConfig {
   help: boolean;
   /** Where each key set by the user came from, for log lines and error messages. */
   sources: ReadonlyMap<string, string>;
+  /** The JSON config file read, if any (watched for authorization reloads). */
+  file: string | undefined;
 }
 
 type Tree = Record<string, unknown>;
@@ -58,7 +60,7 @@ export function loadConfig({ argv, env }: ConfigSources): LoadedConfig {
     });
     throw new ConfigError(lines.join('\n'));
   }
-  return { config: parsed.data as Config, help: flags.values.help === true, sources };
+  return { config: parsed.data as Config, help: flags.values.help === true, sources, file: file === '' ? undefined : file };
 }
 
 /** Where the closest set key above a path came from (a list item's source is its list's). */

@@ -1,8 +1,22 @@
 import { z } from 'zod';
+import { patternProblem } from '../auth/rules.js';
 import { JWT_ALGORITHMS, type Config } from './defaults.js';
 
 const realmName = z.string().regex(/^([^\s.#\u0000]+\.)*([^\s.#\u0000]+)$/, 'must be a WAMP URI such as realm1 or com.example');
-const realmOptions = z.strictObject({ uriCheck: z.enum(['loose', 'strict']).optional() });
+
+/** A rule pattern: checked here, so that a bad one stops start-up with its key named. */
+const rulePattern = z.string().superRefine((value, ctx) => {
+  const problem = patternProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+const patternList = z.array(rulePattern).optional();
+const actionPatterns = z.strictObject({ publish: patternList, subscribe: patternList, call: patternList, register: patternList });
+const roleRules = z.strictObject({ allow: actionPatterns.optional(), deny: actionPatterns.optional() });
+
+const realmOptions = z.strictObject({
+  uriCheck: z.enum(['loose', 'strict']).optional(),
+  roles: z.record(z.string().min(1), roleRules).optional(),
+});
 
 /** The validated shape of the merged configuration; unknown keys are refused. */
 export const configSchema = z.strictObject({
@@ -13,6 +27,7 @@ export const configSchema = z.strictObject({
   allowAnonymous: z.boolean().optional(),
   anonymousRole: z.string().min(1),
   defaultProtocol: z.enum(['wamp.2.json', 'wamp.2.cbor']).optional(),
+  callTimeout: z.number().int().min(0).max(2_000_000),
   jwt: z.strictObject({
     secret: z.string().min(1).optional(),
     publicKeys: z.array(z.string().min(1)),
@@ -21,7 +36,14 @@ export const configSchema = z.strictObject({
     audience: z.string().min(1).optional(),
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
     clockToleranceSec: z.number().int().min(0),
-    claims: z.strictObject({ authid: z.string().min(1), authrole: z.string().min(1), realm: z.string().min(1) }),
+    enforceExpiry: z.boolean(),
+    expiryGraceSec: z.number().int().min(0),
+    claims: z.strictObject({
+      authid: z.string().min(1),
+      authrole: z.string().min(1),
+      realm: z.string().min(1),
+      permissions: z.string().min(1),
+    }),
     defaultRole: z.string().min(1),
     cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name'),
   }),

@@ -282,3 +282,54 @@ describe('flags', () => {
     expect(load([]).help).toBe(false);
   });
 });
+
+describe('authorization rules (realms.<realm>.roles)', () => {
+  const roles = {
+    user: {
+      allow: { publish: ['sensors.#', 'chat.+'], subscribe: ['sensors.+.temp'], call: ['api.echo'], register: [] },
+      deny: { publish: ['sensors.secret.#'] },
+    },
+    anonymous: {},
+  };
+
+  it('accepts roles with allow and deny lists per action', () => {
+    const { config } = load(['--config', file({ realms: { realm1: { roles }, 'com.example': { uriCheck: 'strict', roles: { admin: { deny: { call: ['#'] } } } } } })]);
+    expect(config.realms.realm1?.roles).toEqual(roles);
+    expect(config.realms['com.example']?.roles?.admin?.deny?.call).toEqual(['#']);
+  });
+
+  it('no roles by default', () => {
+    expect(load().config.realms).toEqual({});
+  });
+
+  it.each([
+    ['sensors..x', 'empty component'],
+    ['sensors.#.x', "'#' may only be the whole last component"],
+    ['sensors.x#', 'whole components'],
+    ['', 'empty'],
+    ['a b', 'whitespace'],
+  ])('a bad pattern %j stops start-up, naming the key and the file (%s)', (pattern, why) => {
+    const config = file({ realms: { realm1: { roles: { user: { allow: { publish: ['ok.#'] }, deny: { subscribe: ['ok', pattern] } } } } } });
+    const message = failure(['--config', config]);
+    expect(message).toContain("'realms.realm1.roles.user.deny.subscribe.1'");
+    expect(message).toContain(why);
+    expect(message).toContain(config);
+  });
+
+  it.each([
+    [{ user: { allow: { publsh: ['a'] } } }, 'publsh'],
+    [{ user: { permit: { publish: ['a'] } } }, 'permit'],
+    [{ user: { allow: { publish: 'a.#' } } }, 'realms.realm1.roles.user.allow.publish'],
+    [{ user: { allow: { publish: [7] } } }, 'realms.realm1.roles.user.allow.publish.0'],
+    [{ '': {} }, 'realms.realm1.roles'],
+  ])('refuses a malformed role %j, naming %s', (badRoles, named) => {
+    expect(failure(['--config', file({ realms: { realm1: { roles: badRoles } } })])).toContain(named);
+  });
+
+  it('jwt.claims.permissions defaults to "permissions" and can be renamed', () => {
+    expect(load().config.jwt.claims.permissions).toBe('permissions');
+    const { config } = load(['--config', file({ jwt: { claims: { permissions: 'scope_rules' } } })]);
+    expect(config.jwt.claims).toEqual({ ...DEFAULTS.jwt.claims, permissions: 'scope_rules' });
+    expect(failure(['--config', file({ jwt: { claims: { permissions: '' } } })])).toContain('jwt.claims.permissions');
+  });
+});
