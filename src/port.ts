@@ -14,6 +14,7 @@ export type { Connection, ConnectionHandler } from './transport/connection.js';
 export { CloseCode } from './transport/connection.js';
 export type { Realm, RealmOptions } from './core/realm.js';
 export type { Session } from './core/session.js';
+export { TOKEN_EXPIRED } from './core/session.js';
 export type {
   Action,
   CallOptions,

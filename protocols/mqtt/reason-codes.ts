@@ -2,7 +2,7 @@
  * Every reason and return code this module puts on the wire, and the one mapping from the core's error codes to
  * them. MQTT 5.0 section 2.4; MQTT 3.1.1 sections 3.2.2.3 (CONNACK) and 3.9.3 (SUBACK).
  */
-import { CoreError, type CoreErrorUri } from '../../src/port.js';
+import { CoreError, TOKEN_EXPIRED, type CoreErrorUri } from '../../src/port.js';
 
 /** MQTT 5.0 reason codes used by this router. */
 export const Reason = {
@@ -94,7 +94,7 @@ export function disconnectReasonFor(reason: string): number {
   switch (reason) {
     case 'wamp.close.system_shutdown':
       return Reason.ServerShuttingDown;
-    case 'wamp.close.token_expired':
+    case TOKEN_EXPIRED:
       return Reason.NotAuthorized;
     default:
       return Reason.AdministrativeAction;

@@ -6,6 +6,7 @@
 import {
   IdSequence,
   Payload,
+  TOKEN_EXPIRED,
   type CancelMode,
   type Invocation,
   type Logger,
@@ -391,9 +392,15 @@ export class MqttSession implements SessionSink {
     return this.core.holdsShared(group, subscription.coreId);
   }
 
-  /** The router ends the session (kill, shutdown, token expiry). */
+  /**
+   * The router ends the connection, and for anything but an expired token the session too (a kill is final;
+   * after a token expiry the device may resume with a fresh token). With expiry 0, losing the connection sends
+   * the will and ends the session, as for any abnormal loss.
+   */
   close(reason: string, message: string): void {
-    this.attachment?.disconnect(disconnectReasonFor(reason), message);
+    if (reason !== TOKEN_EXPIRED) this.expirySec = 0;
+    if (this.attachment !== undefined) this.attachment.disconnect(disconnectReasonFor(reason), message);
+    else if (this.expirySec === 0) this.end();
   }
 }
 

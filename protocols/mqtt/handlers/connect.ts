@@ -153,7 +153,11 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
   let session = hub.sessions.get(key);
   let sessionPresent = false;
   if (session !== undefined && cleanStart) session.end();
-  else if (session !== undefined) sessionPresent = true;
+  else if (session !== undefined) {
+    sessionPresent = true;
+    // The resumed session runs under this login's credentials: its role, permissions and token expiry.
+    session.core.reauthenticated(principal, realm.options.tokenExpiryGraceMs ?? 0);
+  }
   if (session === undefined || session.isEnded) {
     session = new MqttSession(key, clientId, { maxQueued: options.maxQueued }, hub.stats, connection.log, (ended) => {
       if (hub.sessions.get(ended.key) === ended) hub.sessions.delete(ended.key);
