@@ -13,7 +13,7 @@ import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import type { MqttHub } from './hub.js';
 import { toPacket } from './properties.js';
 import { ConnackV3, Reason } from './reason-codes.js';
-import type { Attachment, MqttSession, Outgoing } from './session.js';
+import { PAYLOAD_SIZE_EXCEEDED, type Attachment, type MqttSession, type Outgoing } from './session.js';
 
 /**
  * - `connect`: waiting for CONNECT, which must be the first packet [MQTT-3.1.0-1];
@@ -257,6 +257,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       this.hub.stats.droppedTooLarge++;
       this.log.debug({ size: bytes.length, max: this.clientMaxPacketSize }, 'publication larger than the client allows; dropped');
       if (message.qos > 0) this.session?.completed(packetId);
+      this.session?.dropped(message, PAYLOAD_SIZE_EXCEEDED, 'larger than the Maximum Packet Size of the callee');
       return;
     }
     if (newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);

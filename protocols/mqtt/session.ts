@@ -51,6 +51,8 @@ export interface Outgoing {
   retain: boolean;
   properties: MessageProperties | undefined;
   subscriptionIds: readonly number[];
+  /** Set when the message carries an invocation, which must fail if the message cannot be delivered. */
+  invocationId?: number;
 }
 
 interface InFlight {
@@ -137,6 +139,7 @@ export class MqttSession implements SessionSink {
   /** A connection takes the session: resend what is in flight with DUP set [MQTT-4.4.0-1], then the queue. */
   attach(attachment: Attachment): void {
     this.clearTimer('expiry');
+    this.registerAgain();
     // A reconnect within the will delay cancels the previous connection's will [MQTT-3.1.3-9].
     this.clearTimer('will');
     this.attachment = attachment;
@@ -155,6 +158,8 @@ export class MqttSession implements SessionSink {
   detach(abnormal: boolean): void {
     this.attachment = undefined;
     this.updateAvailability();
+    // A device that is gone cannot answer: its procedures are withdrawn until it connects again.
+    if (this.core.registrations.size > 0 || this.core.callsIn.size > 0) this.core.withdrawAsCallee();
     if (abnormal) this.triggerWill();
     else this.will = undefined;
     if (this.expirySec === 0) {
@@ -180,6 +185,23 @@ export class MqttSession implements SessionSink {
     this.inflight.clear();
     this.queue = [];
     this.onEnd(this);
+  }
+
+  /** A resumed session registers its `$rpc` procedures again; one taken meanwhile by another callee is dropped. */
+  private registerAgain(): void {
+    for (const [filter, subscription] of this.subscriptions) {
+      if (!subscription.rpc || this.core.registrations.has(subscription.coreId)) continue;
+      const { parsed } = subscription;
+      const result = this.core.register(parsed.pattern.slice(1), parsed.policy, { invoke: parsed.shareGroup === undefined ? 'single' : 'roundrobin' });
+      this.rpcQos.delete(subscription.coreId);
+      if (!result.ok) {
+        this.subscriptions.delete(filter);
+        this.log.info({ filter, error: result.error }, 'procedure not registered again on resume');
+        continue;
+      }
+      subscription.coreId = result.value.id;
+      this.rpcQos.set(result.value.id, subscription.options.qos);
+    }
   }
 
   private clearTimer(which: 'will' | 'expiry'): void {
@@ -282,6 +304,7 @@ export class MqttSession implements SessionSink {
     if (this.queue.length >= this.limits.maxQueued) {
       this.stats.droppedQueueFull++;
       this.log.debug({ clientId: this.clientId, queued: this.queue.length }, 'queue full; message dropped');
+      this.dropped(message, UNAVAILABLE, "the callee's queue is full");
       return;
     }
     this.queue.push(message);
@@ -349,8 +372,23 @@ export class MqttSession implements SessionSink {
 
   /** A call routed to a procedure this client registered: a PUBLISH on the procedure's `$rpc/` topic. */
   invocation(invocation: Invocation): void {
+    if (fromComponents(invocation.procedure) === undefined) {
+      // A WAMP URI component holding `/`, `+` or `#` has no MQTT topic spelling [MQTT-3.3.2-2].
+      this.core.fail(invocation.id, INVALID_URI, Payload.fromArgs(['the procedure has no MQTT topic spelling']));
+      return;
+    }
     const qos = this.rpcQos.get(invocation.registration.id) ?? 1;
-    this.deliver(invocationMessage(invocation, this.version, qos));
+    const message = invocationMessage(invocation, this.version, qos);
+    message.invocationId = invocation.id;
+    this.deliver(message);
+  }
+
+  /**
+   * A message that will never reach the client (too large for it, or past the queue). An invocation among them
+   * fails at once, so that its caller is not left waiting.
+   */
+  dropped(message: Outgoing, error: string, why: string): void {
+    if (message.invocationId !== undefined) this.core.fail(message.invocationId, error, Payload.fromArgs([why]));
   }
 
   /** MQTT has no way to stop a callee; the dealer answers the caller itself (callees here are never interruptible). */
@@ -405,5 +443,10 @@ export class MqttSession implements SessionSink {
 }
 
 const NO_IDS: readonly number[] = [];
+const INVALID_URI = 'wamp.error.invalid_uri';
+/** WAMP's URI for a callee that cannot take the call now. */
+const UNAVAILABLE = 'wamp.error.unavailable';
+/** The URI Crossbar and the WAMP draft use for a payload too large for its receiver. */
+export const PAYLOAD_SIZE_EXCEEDED = 'wamp.error.payload_size_exceeded';
 /** Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
 const NEVER_EXPIRES = 0xffffffff;

@@ -94,11 +94,17 @@ export class Dealer {
     return ok(invocation);
   }
 
+  /**
+   * The callee for a call. A shared registration prefers callees that are available (an MQTT device that is
+   * connected): only when none is does a call go to one that is not.
+   */
   private pickCallee(registration: Registration): Session | undefined {
-    const callees = registration.observers;
-    const count = callees.size;
-    if (count === 0) return undefined;
-    const policy = firstValue(callees)?.invoke ?? 'single';
+    const all = [...registration.observers.keys()];
+    if (all.length === 0) return undefined;
+    const available = all.filter((session) => session.available);
+    const callees = available.length > 0 ? available : all;
+    const count = callees.length;
+    const policy = firstValue(registration.observers)?.invoke ?? 'single';
     let position = 0;
     switch (policy) {
       case 'single':
@@ -118,11 +124,7 @@ export class Dealer {
         break;
       }
     }
-    let i = 0;
-    for (const callee of callees.keys()) {
-      if (i++ === position) return callee;
-    }
-    return undefined;
+    return callees[position];
   }
 
   /** Settles a call: detaches it from both sides and stops its timer. */
@@ -180,13 +182,18 @@ export class Dealer {
     invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Timeout, undefined);
   }
 
-  /** A leaving session: its registrations go, its calls as callee fail with `canceled`, its calls as caller are interrupted. */
-  dropSession(session: Session): void {
+  /** A callee that goes away: its registrations go and its pending invocations fail with `canceled`. */
+  withdrawCallee(session: Session): void {
     for (const registration of [...session.registrations.values()]) this.removeRegistration(session, registration);
     for (const invocation of [...session.callsIn.values()]) {
       this.settle(invocation);
       invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
     }
+  }
+
+  /** A leaving session: it withdraws as a callee, and its calls as caller are interrupted. */
+  dropSession(session: Session): void {
+    this.withdrawCallee(session);
     for (const invocation of [...session.callsOut.values()]) {
       this.settle(invocation);
       if (invocation.callee.features.interrupts) {

@@ -152,6 +152,14 @@ export class Session {
     return this.realm.dealer.fail(this, invocationId, error, payload);
   }
 
+  /**
+   * Stops being a callee while staying in the realm (an MQTT device with a persistent session that went
+   * offline): registrations are withdrawn and invocations in flight fail with `canceled`.
+   */
+  withdrawAsCallee(): void {
+    this.realm.dealer.withdrawCallee(this);
+  }
+
   /** Leaves the realm: drops subscriptions and registrations, settles calls both ways. Idempotent. */
   leave(): void {
     if (!this.open) return;

@@ -65,6 +65,11 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
   // Calls and replies take the RPC path (exactly once too, through the QoS 2 handshake), never routed or retained.
   const levels = toComponents(topic);
   const procedure = levels[0] === RPC_PREFIX ? procedureOf(levels) : undefined;
+  if (levels[0] === RPC_PREFIX && procedure === undefined) {
+    connection.log.info({ topic }, 'publish to the reserved topic $rpc without a procedure, dropped');
+    acknowledge(connection, qos, packetId, Reason.Success, v5);
+    return;
+  }
   if (procedure !== undefined || isReplyTopic(topic)) {
     if (procedure !== undefined) handleCall(connection, packet, procedure);
     else handleReply(connection, packet, topic);

@@ -24,7 +24,8 @@ export function handleCall(connection: MqttConnection, packet: IPublishPacket, p
     }
     address = { topic: properties.responseTopic, qos: packet.qos as QoS };
     if (properties.correlationData !== undefined) address.correlationData = properties.correlationData;
-    payload = Payload.fromBytes(payloadBytes);
+    // An empty call is a call without arguments, as an empty answer is a result without them.
+    payload = payloadBytes.length === 0 ? Payload.fromArgs() : Payload.fromBytes(payloadBytes);
   } else {
     const envelope = parseEnvelope(payloadBytes);
     if (envelope?.replyTo === undefined) {

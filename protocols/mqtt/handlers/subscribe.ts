@@ -53,6 +53,11 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       retainHandling: (request.rh ?? 0) as 0 | 1 | 2,
     };
     if (subscriptionId !== undefined) subscriberOptions.subscriptionId = subscriptionId;
+    if (parsed.pattern[0] === RPC_PREFIX && parsed.pattern.length === 1 && parsed.policy === 'exact') {
+      // `$rpc` alone names no procedure.
+      granted.push(subackFailure(version, Reason.TopicFilterInvalid));
+      continue;
+    }
     if (parsed.pattern[0] === RPC_PREFIX) {
       const code = register(connection, request.topic, parsed, subscriberOptions);
       if (code.reasonString !== undefined) reasonString = code.reasonString;
