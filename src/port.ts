@@ -70,6 +70,8 @@ export interface ModuleContext {
   readonly defaultRealm: string;
   readonly auth: AuthService;
   readonly log: Logger;
+  /** Milliseconds a new connection has to complete its login before it is closed; 0: no limit. */
+  readonly handshakeTimeoutMs: number;
 }
 
 /** A protocol module: it takes connections whose negotiated subprotocol is one of its own. */

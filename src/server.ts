@@ -96,6 +96,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultRealm: config.realm,
     auth,
     log,
+    handshakeTimeoutMs: config.limits.handshakeTimeoutSec * 1000,
   };
   const mqtt = createMqttModule(context, config.mqtt);
   const modules: ProtocolModule[] = [createWampModule(context), mqtt];

@@ -61,11 +61,22 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   private keepaliveMs = 0;
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly network: Connection,
     readonly hub: MqttHub,
   ) {
+    const deadline = hub.context.handshakeTimeoutMs;
+    if (deadline > 0) {
+      // CONNECT, and its CONNACK, must come in time; a silent socket must not be held for ever.
+      this.handshakeTimer = setTimeout(() => {
+        if (this.state !== 'connect' && this.state !== 'authenticating') return;
+        this.log.info({ timeoutMs: deadline, state: this.state }, 'handshake timeout');
+        this.close('handshake timeout');
+      }, deadline);
+      this.handshakeTimer.unref?.();
+    }
     this.codec = new Codec(
       hub.options.maxPacketSize,
       (packet) => this.onPacket(packet),
@@ -169,6 +180,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
    */
   connected(session: MqttSession, keepaliveSec: number): void {
     this.state = 'connected';
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.keepaliveMs = keepaliveSec * 1000;
     this.armKeepalive(this.keepaliveMs * 1.5);
     session.attach(this);
@@ -290,6 +302,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
 
   close(reason: string): void {
     if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.state = 'closed';
     this.network.close(CloseCode.Normal, reason);
   }

@@ -103,7 +103,7 @@ function welcome(peer: WampPeer, principal: Principal): void {
     peer,
     { interrupts: calleeHandlesInterrupt(peer.helloDetails) },
   );
-  peer.state = 'established';
+  peer.established();
   peer.log.info(
     { session: peer.session.id, realm: realm.name, authid: principal.authid, authrole: principal.authrole, authmethod: principal.authmethod },
     'session joined',

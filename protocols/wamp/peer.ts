@@ -46,13 +46,32 @@ export class WampPeer implements ConnectionHandler, SessionSink {
   /** HELLO details kept while a challenge is out. */
   helloDetails: Record<string, unknown> = {};
   private goodbyeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly connection: Connection,
     readonly serializer: Serializer,
     readonly context: ModuleContext,
     private readonly onGone: (peer: WampPeer) => void,
-  ) {}
+  ) {
+    if (context.handshakeTimeoutMs > 0) {
+      // A connection that never completes its login must not hold its socket for ever.
+      this.handshakeTimer = setTimeout(() => {
+        if (this.state === 'established' || this.state === 'closed') return;
+        this.log.info({ timeoutMs: context.handshakeTimeoutMs, state: this.state }, 'handshake timeout');
+        this.state = 'closed';
+        this.connection.close(CloseCode.PolicyViolation, 'handshake timeout');
+      }, context.handshakeTimeoutMs);
+      this.handshakeTimer.unref?.();
+    }
+  }
+
+  /** The session is established: the handshake deadline no longer applies. */
+  established(): void {
+    this.state = 'established';
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
 
   get log() {
     return this.connection.log;
@@ -130,6 +149,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
   closed(): void {
     this.state = 'closed';
     if (this.goodbyeTimer !== undefined) clearTimeout(this.goodbyeTimer);
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.leaveCore();
     this.onGone(this);
   }

@@ -148,6 +148,8 @@ export interface Config {
   limits: {
     /** Largest accepted WebSocket message, in bytes (close 1009 past it). */
     maxMessageSize: number;
+    /** Seconds a new connection has to complete its login (WAMP WELCOME, MQTT CONNACK); 0: no limit. */
+    handshakeTimeoutSec: number;
   };
 }
 
@@ -189,5 +191,5 @@ export const DEFAULTS: Config = {
     sysInterval: 10,
   },
   log: { level: 'info' },
-  limits: { maxMessageSize: 1024 * 1024 },
+  limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutSec: 10 },
 };

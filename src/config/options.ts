@@ -35,6 +35,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'jwt.claims.permissions', env: 'SWITCHBOARD_JWT_PERMISSIONS_CLAIM', flag: 'jwt-permissions-claim', type: 'string', help: 'Claim that narrows a role. Default: permissions.' },
   { key: 'jwt.cookie', env: 'SWITCHBOARD_JWT_COOKIE', flag: 'jwt-cookie', type: 'string', help: 'Cookie that may carry the JWT on the upgrade. Default: switchboard_token.' },
   { key: 'jwt.defaultRole', env: 'SWITCHBOARD_JWT_DEFAULT_ROLE', flag: 'jwt-default-role', type: 'string', help: 'Authrole for tokens without a role claim. Default: user.' },
+  { key: 'limits.handshakeTimeoutSec', env: 'SWITCHBOARD_HANDSHAKE_TIMEOUT', flag: 'handshake-timeout', type: 'int', help: 'Seconds a connection has to log in (WELCOME/CONNACK); 0: no limit. Default: 10.' },
   { key: 'limits.maxMessageSize', env: 'SWITCHBOARD_MAX_MESSAGE_SIZE', flag: 'max-message-size', type: 'int', help: 'Largest WebSocket message in bytes (close 1009 past it). Default: 1048576.' },
   { key: 'mqtt.port', env: 'SWITCHBOARD_MQTT_PORT', flag: 'mqtt-port', type: 'int', help: 'MQTT over TCP port; 0 turns it off. Default: 1883.' },
   { key: 'mqtt.maxKeepalive', env: 'SWITCHBOARD_MQTT_MAX_KEEPALIVE', flag: 'mqtt-max-keepalive', type: 'int', help: 'Cap on MQTT keepalive in seconds; 0: no cap. Default: 0.' },

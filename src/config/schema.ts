@@ -66,5 +66,6 @@ export const configSchema = z.strictObject({
   }),
   limits: z.strictObject({
     maxMessageSize: z.number().int().min(1024),
+    handshakeTimeoutSec: z.number().int().min(0).max(3600),
   }),
 }) satisfies z.ZodType<Config>;

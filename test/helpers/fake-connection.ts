@@ -324,6 +324,8 @@ export function mqttHarness(options: HarnessOptions = {}): MqttHarness {
     defaultRealm: 'realm1',
     auth,
     log,
+    // Unit tests drive connections by hand; the handshake deadline is a black-box test's business.
+    handshakeTimeoutMs: 0,
   };
   const mqttOptions: MqttOptions = { ...DEFAULTS.mqtt, sysInterval: 0, ...options.mqtt };
   const module = createMqttModule(context, mqttOptions);
