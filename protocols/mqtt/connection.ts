@@ -12,6 +12,7 @@ import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import type { MqttHub } from './hub.js';
 import { toPacket } from './properties.js';
+import { encodeShared } from './publish-encoder.js';
 import { ConnackV3, Reason } from './reason-codes.js';
 import { PAYLOAD_SIZE_EXCEEDED, type Attachment, type MqttSession, type Outgoing } from './session.js';
 
@@ -21,6 +22,8 @@ import { PAYLOAD_SIZE_EXCEEDED, type Attachment, type MqttSession, type Outgoing
  * - `connected`: CONNACK sent;
  * - `closed`: the connection is gone or closing.
  */
+const NO_IDS: readonly number[] = [];
+
 export type ConnectionState = 'connect' | 'authenticating' | 'connected' | 'closed';
 
 type Handler = (connection: MqttConnection, packet: never) => void;
@@ -236,6 +239,12 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   sendPublish(message: Outgoing, packetId: number, dup: boolean): void {
     if (this.state !== 'connected') return;
     const v5 = this.version === 5;
+    // The common fan-out case: bytes shared with every other receiver of the same message (publish-encoder.ts).
+    if (!dup && message.shareable === true && !(v5 && this.clientTopicAliasMaximum > 0)) {
+      const bytes = encodeShared(this.codec, message, message.qos, packetId, () => this.publishPacket(message, message.topic, packetId, dup, v5 ? toPacket(message.properties, NO_IDS, Date.now()) : undefined));
+      this.write(bytes, message, packetId);
+      return;
+    }
     let topic = message.topic;
     const properties = v5 ? toPacket(message.properties, message.subscriptionIds, Date.now()) ?? {} : undefined;
     // A new alias is only recorded once the packet that introduces it is known to be sent.
@@ -250,8 +259,13 @@ export class MqttConnection implements ConnectionHandler, Attachment {
         properties!.topicAlias = newAlias;
       }
     }
-    const packet = {
-      cmd: 'publish' as const,
+    const bytes = this.codec.encode(this.publishPacket(message, topic, packetId, dup, properties));
+    if (this.write(bytes, message, packetId) && newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);
+  }
+
+  private publishPacket(message: Outgoing, topic: string, packetId: number, dup: boolean, properties: object | undefined): Packet {
+    return {
+      cmd: 'publish',
       topic,
       // mqtt-packet copies payloads with Buffer methods; a plain Uint8Array (from another module) is wrapped.
       payload: Buffer.isBuffer(message.payload)
@@ -262,20 +276,23 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       dup,
       messageId: message.qos > 0 ? packetId : undefined,
       properties,
-    };
-    const bytes = this.codec.encode(packet as Packet);
+    } as Packet;
+  }
+
+  /** Writes an encoded PUBLISH, unless it is larger than the client allows. Returns whether it was written. */
+  private write(bytes: Buffer, message: Outgoing, packetId: number): boolean {
     if (bytes.length > this.clientMaxPacketSize) {
       // Never send a client more than it allows; behave as if it was sent [MQTT-3.1.2-25].
       this.hub.stats.droppedTooLarge++;
       this.log.debug({ size: bytes.length, max: this.clientMaxPacketSize }, 'publication larger than the client allows; dropped');
       if (message.qos > 0) this.session?.completed(packetId);
       this.session?.dropped(message, PAYLOAD_SIZE_EXCEEDED, 'larger than the Maximum Packet Size of the callee');
-      return;
+      return false;
     }
-    if (newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);
     this.hub.stats.messagesSent++;
     this.hub.stats.bytesSent += bytes.length;
     this.network.send(bytes, true);
+    return true;
   }
 
   sendPubrel(packetId: number): void {

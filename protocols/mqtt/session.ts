@@ -53,6 +53,11 @@ export interface Outgoing {
   subscriptionIds: readonly number[];
   /** Set when the message carries an invocation, which must fail if the message cannot be delivered. */
   invocationId?: number;
+  /**
+   * The same object goes to several receivers and holds nothing that differs between them (no subscription
+   * identifiers, no expiry counting down), so its encoding can be shared (publish-encoder.ts).
+   */
+  shareable?: boolean;
 }
 
 interface InFlight {
@@ -269,9 +274,13 @@ export class MqttSession implements SessionSink {
   private route(publication: Publication, qos: QoS, retain: boolean, subscriptionIds: readonly number[]): void {
     // `wamp.*` is the router's own WAMP namespace (meta events); MQTT clients get the same on `$SYS/...`.
     if (publication.topic[0] === 'wamp') return;
-    const topic = fromComponents(publication.topic);
+    const topic = topicOf(publication);
     if (topic === undefined) {
       this.stats.uncrossable++;
+      return;
+    }
+    if (subscriptionIds.length === 0 && publication.properties?.expiresAt === undefined) {
+      this.deliver(sharedOutgoing(publication, topic, qos, retain));
       return;
     }
     this.deliver({
@@ -443,6 +452,45 @@ export class MqttSession implements SessionSink {
 }
 
 const NO_IDS: readonly number[] = [];
+
+/**
+ * The MQTT topic name of a publication, spelled once per fan-out: the broker hands one publication to every
+ * receiver in a row, so remembering the last one is enough.
+ */
+let lastPublication: Publication | undefined;
+let lastTopic: string | undefined;
+
+/** One message object per (publication, QoS, retain) for receivers that need nothing of their own. */
+const shared: { publication: Publication | undefined; qos: QoS; retain: boolean; message: Outgoing | undefined } = {
+  publication: undefined,
+  qos: 0,
+  retain: false,
+  message: undefined,
+};
+function sharedOutgoing(publication: Publication, topic: string, qos: QoS, retain: boolean): Outgoing {
+  if (shared.publication !== publication || shared.qos !== qos || shared.retain !== retain || shared.message === undefined) {
+    shared.publication = publication;
+    shared.qos = qos;
+    shared.retain = retain;
+    shared.message = {
+      topic,
+      payload: publication.payload.bytes,
+      qos,
+      retain,
+      properties: publication.properties,
+      subscriptionIds: NO_IDS,
+      shareable: true,
+    };
+  }
+  return shared.message;
+}
+function topicOf(publication: Publication): string | undefined {
+  if (publication !== lastPublication) {
+    lastPublication = publication;
+    lastTopic = fromComponents(publication.topic);
+  }
+  return lastTopic;
+}
 const INVALID_URI = 'wamp.error.invalid_uri';
 /** WAMP's URI for a callee that cannot take the call now. */
 const UNAVAILABLE = 'wamp.error.unavailable';
