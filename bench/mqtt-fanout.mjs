@@ -2,10 +2,9 @@
 // against the built router running as its own process. Clients are raw `ws` sockets with pre-encoded packets
 // (MQTT 3.1.1); QoS 1 subscribers acknowledge every message. Prints deliveries per second.
 // Usage: node bench/mqtt-fanout.mjs [subscribers=100] [messages=20000] [qos=0]
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import WebSocket from 'ws';
+import { startRouter } from './router-process.mjs';
 
 const subscribers = Number(process.argv[2] ?? 100);
 const messages = Number(process.argv[3] ?? 20000);
@@ -15,14 +14,7 @@ const qos = Number(process.argv[4] ?? 0);
 const WINDOW = 500;
 const STALL_MS = 3000;
 
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const router = spawn(process.execPath, ['dist/src/main.js', '--port', String(port), '--mqtt-port', '0', '--log-level', 'warn', '--mqtt-max-inflight', '1000'], { stdio: 'ignore' });
-await new Promise((resolve) => setTimeout(resolve, 800));
+const { port, child: router } = await startRouter(['--mqtt-max-inflight', '1000']);
 
 const encode = (packet) => mqttPacket.generate(packet);
 let nextClient = 0;

@@ -2,10 +2,9 @@
 // built router running as its own process. Load clients are raw `ws` sockets sending pre-encoded messages,
 // so the clients are not the bottleneck. Prints deliveries per second.
 // Usage: node bench/wamp-fanout.mjs [subscribers=100] [messages=20000] [json|cbor]
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Decoder, Encoder } from 'cbor-x';
 import WebSocket from 'ws';
+import { startRouter } from './router-process.mjs';
 
 const subscribers = Number(process.argv[2] ?? 100);
 const messages = Number(process.argv[3] ?? 20000);
@@ -16,14 +15,7 @@ const cbor = { enc: new Encoder({ useRecords: false }), dec: new Decoder({ useRe
 const encode = (m) => (serialization === 'cbor' ? cbor.enc.encode(m) : JSON.stringify(m));
 const decode = (d) => (serialization === 'cbor' ? cbor.dec.decode(d) : JSON.parse(d.toString()));
 
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const router = spawn(process.execPath, ['dist/src/main.js', '--port', String(port), '--log-level', 'warn'], { stdio: 'ignore' });
-await new Promise((resolve) => setTimeout(resolve, 800));
+const { port, child: router } = await startRouter([]);
 
 function client(onMessage) {
   return new Promise((resolve, reject) => {

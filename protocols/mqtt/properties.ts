@@ -24,32 +24,13 @@ export interface PublishProperties {
 export function fromPacket(properties: PublishProperties | undefined, now: number): MessageProperties | undefined {
   if (properties === undefined) return undefined;
   const result: MessageProperties = {};
-  let any = false;
-  if (properties.payloadFormatIndicator === true) {
-    result.payloadIsUtf8 = true;
-    any = true;
-  }
-  if (properties.messageExpiryInterval !== undefined) {
-    result.expiresAt = now + properties.messageExpiryInterval * 1000;
-    any = true;
-  }
-  if (properties.contentType !== undefined) {
-    result.contentType = properties.contentType;
-    any = true;
-  }
-  if (properties.responseTopic !== undefined) {
-    result.responseTopic = properties.responseTopic;
-    any = true;
-  }
-  if (properties.correlationData !== undefined) {
-    result.correlationData = properties.correlationData;
-    any = true;
-  }
-  if (properties.userProperties !== undefined) {
-    result.userProperties = userPropertiesFromObject(properties.userProperties);
-    any = true;
-  }
-  return any ? result : undefined;
+  if (properties.payloadFormatIndicator === true) result.payloadIsUtf8 = true;
+  if (properties.messageExpiryInterval !== undefined) result.expiresAt = now + properties.messageExpiryInterval * 1000;
+  if (properties.contentType !== undefined) result.contentType = properties.contentType;
+  if (properties.responseTopic !== undefined) result.responseTopic = properties.responseTopic;
+  if (properties.correlationData !== undefined) result.correlationData = properties.correlationData;
+  if (properties.userProperties !== undefined) result.userProperties = userPropertiesFromObject(properties.userProperties);
+  return nonEmpty(result);
 }
 
 /**
@@ -58,36 +39,25 @@ export function fromPacket(properties: PublishProperties | undefined, now: numbe
  */
 export function toPacket(properties: MessageProperties | undefined, subscriptionIds: readonly number[], now: number): PublishProperties | undefined {
   const result: PublishProperties = {};
-  let any = false;
   if (properties !== undefined) {
-    if (properties.payloadIsUtf8 === true) {
-      result.payloadFormatIndicator = true;
-      any = true;
-    }
+    if (properties.payloadIsUtf8 === true) result.payloadFormatIndicator = true;
     if (properties.expiresAt !== undefined) {
       result.messageExpiryInterval = Math.max(0, Math.ceil((properties.expiresAt - now) / 1000));
-      any = true;
     }
-    if (properties.contentType !== undefined) {
-      result.contentType = properties.contentType;
-      any = true;
-    }
-    if (properties.responseTopic !== undefined) {
-      result.responseTopic = properties.responseTopic;
-      any = true;
-    }
-    if (properties.correlationData !== undefined) {
-      result.correlationData = Buffer.from(properties.correlationData);
-      any = true;
-    }
+    if (properties.contentType !== undefined) result.contentType = properties.contentType;
+    if (properties.responseTopic !== undefined) result.responseTopic = properties.responseTopic;
+    if (properties.correlationData !== undefined) result.correlationData = Buffer.from(properties.correlationData);
     if (properties.userProperties !== undefined && properties.userProperties.length > 0) {
       result.userProperties = userPropertiesToObject(properties.userProperties);
-      any = true;
     }
   }
   if (subscriptionIds.length > 0) {
     result.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : [...subscriptionIds];
-    any = true;
   }
-  return any ? result : undefined;
+  return nonEmpty(result);
+}
+
+function nonEmpty<T extends object>(value: T): T | undefined {
+  for (const _ in value) return value;
+  return undefined;
 }

@@ -4,13 +4,13 @@ import type { Logger } from 'pino';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
 import type { Connection, ConnectionHandler } from './connection.js';
+import { HandlerSlot } from './handler-slot.js';
 
 /** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
 export class TcpConnection implements Connection {
   readonly transport = 'tcp';
   readonly upgradeAuth: Promise<AuthOutcome> | undefined = undefined;
-  private handler: ConnectionHandler | undefined;
-  private held: Buffer[] = [];
+  private readonly input = new HandlerSlot();
   private closeReason = 'peer closed';
   private ended = false;
   private readonly openedAt = Date.now();
@@ -23,10 +23,7 @@ export class TcpConnection implements Connection {
     readonly log: Logger,
     onGone: (connection: TcpConnection) => void,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.handler === undefined) this.held.push(chunk);
-      else this.handler.message(chunk, true);
-    });
+    socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.closeReason = error.code ?? error.message;
       this.log.debug({ err: error.message }, 'socket error');
@@ -35,7 +32,7 @@ export class TcpConnection implements Connection {
       this.ended = true;
       this.log.info({ reason: this.closeReason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
       onGone(this);
-      this.handler?.closed(1000, this.closeReason);
+      this.input.closed(1000, this.closeReason);
     });
   }
 
@@ -61,11 +58,7 @@ export class TcpConnection implements Connection {
   }
 
   setHandler(handler: ConnectionHandler): void {
-    this.handler = handler;
-    const held = this.held;
-    this.held = [];
-    for (const chunk of held) handler.message(chunk, true);
-    if (this.ended) handler.closed(1000, this.closeReason);
+    this.input.set(handler);
   }
 }
 

@@ -2,13 +2,12 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import { CloseCode, type Connection, type ConnectionHandler } from './connection.js';
+import { HandlerSlot } from './handler-slot.js';
 
 /** A Connection over a `ws` WebSocket. */
 export class WebSocketConnection implements Connection {
   readonly transport = 'websocket';
-  private handler: ConnectionHandler | undefined;
-  private held: Array<[Buffer, boolean]> = [];
-  private closeInfo: [number, string] | undefined;
+  private readonly input = new HandlerSlot();
   private readonly openedAt = Date.now();
   private failure: { code: number; reason: string } | undefined;
 
@@ -21,19 +20,14 @@ export class WebSocketConnection implements Connection {
     readonly upgradeAuth: Promise<AuthOutcome> | undefined,
     onGone: (connection: WebSocketConnection) => void,
   ) {
-    socket.on('message', (data, isBinary) => {
-      const buffer = toBuffer(data);
-      if (this.handler === undefined) this.held.push([buffer, isBinary]);
-      else this.handler.message(buffer, isBinary);
-    });
+    socket.on('message', (data, isBinary) => this.input.message(toBuffer(data), isBinary));
     socket.on('close', (peerCode, reasonBuffer) => {
       // When ws failed the connection itself it sent a close code the local event does not report (1006).
       const code = this.failure?.code ?? peerCode;
       const reason = this.failure?.reason ?? reasonBuffer.toString();
       this.log.info({ code, reason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
-      this.closeInfo = [code, reason];
       onGone(this);
-      this.handler?.closed(code, reason);
+      this.input.closed(code, reason);
     });
     socket.on('error', (error) => {
       // ws follows an error with 'close', which is where the close is logged, with the code ws sent.
@@ -63,11 +57,7 @@ export class WebSocketConnection implements Connection {
   }
 
   setHandler(handler: ConnectionHandler): void {
-    this.handler = handler;
-    const held = this.held;
-    this.held = [];
-    for (const [data, isBinary] of held) handler.message(data, isBinary);
-    if (this.closeInfo !== undefined) handler.closed(...this.closeInfo);
+    this.input.set(handler);
   }
 }
 

@@ -1,0 +1,30 @@
+// Starts the built router as its own process on a free loopback port, for the benchmark scripts.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export async function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the port and the child once the router says it listens. */
+export async function startRouter(extraArgs = []) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/main.js', '--port', String(port), '--mqtt-port', '0', '--log-level', 'info', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk.toString();
+      if (buffer.includes('"switchboard listening"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`router exited with ${code}`)));
+  });
+  child.stdout.resume();
+  return { port, child };
+}
