@@ -1,6 +1,7 @@
 import type { RetainedMessage, RetainedStore } from '../store/types.js';
 import { CoreError, fail, ok, type Result } from './errors.js';
 import { randomId } from './ids.js';
+import { isReservedForRouter } from './reserved.js';
 import type { MatchIndex, Policy } from './match/types.js';
 import type { Payload } from './payload.js';
 import type { Session } from './session.js';
@@ -106,6 +107,9 @@ export class Broker {
   }
 
   publish(publisher: Session, topic: readonly string[], payload: Payload, options: PublishOptions): Result<Publication> {
+    if (isReservedForRouter(topic) && publisher !== publisher.realm.system) {
+      return fail(CoreError.NotAuthorized, 'this namespace is reserved for the router');
+    }
     if (!this.authorizer.authorize(publisher, 'publish', topic, 'exact')) return fail(CoreError.NotAuthorized);
     const publication: Publication = {
       id: randomId(),

@@ -1,4 +1,5 @@
 import { CoreError, fail, ok, type Result } from './errors.js';
+import { isReservedForRouter } from './reserved.js';
 import type { MatchIndex, Policy } from './match/types.js';
 import type { Payload } from './payload.js';
 import type { Session } from './session.js';
@@ -34,6 +35,9 @@ export class Dealer {
   }
 
   register(session: Session, pattern: readonly string[], policy: Policy, options: RegisterOptions): Result<Registration> {
+    if (isReservedForRouter(pattern) && session !== session.realm.system) {
+      return fail(CoreError.NotAuthorized, 'this namespace is reserved for the router');
+    }
     if (!this.authorizer.authorize(session, 'register', pattern, policy)) return fail(CoreError.NotAuthorized);
     const existing = this.index.lookup(pattern, policy);
     if (existing !== undefined) {
