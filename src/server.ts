@@ -17,6 +17,8 @@ import { Router } from './core/router.js';
 import { createLogger } from './observability/logger.js';
 import type { ModuleContext, ProtocolModule } from './port.js';
 import { createHttpServer } from './transport/http.js';
+import { Admission } from './transport/admission.js';
+import { cookieOriginAllowed } from './transport/origin.js';
 import { TcpListener } from './transport/tcp.js';
 import { WebSocketListener } from './transport/websocket.js';
 
@@ -101,18 +103,31 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const mqtt = createMqttModule(context, config.mqtt);
   const modules: ProtocolModule[] = [createWampModule(context), mqtt];
 
+  const admission = new Admission({
+    maxConnections: config.limits.maxConnections,
+    ratePerIp: config.limits.connectionRatePerIp,
+    rate: config.limits.connectionRate,
+  });
   const listener = new WebSocketListener({
     modules,
     defaultProtocol: config.defaultProtocol,
     maxMessageSize: config.limits.maxMessageSize,
     log,
+    admission,
+    allowedOrigins: config.allowedOrigins,
+    allowAllOrigins: developmentMode,
+    heartbeat: { intervalMs: config.heartbeat.intervalSec * 1000, timeoutMs: config.heartbeat.timeoutSec * 1000 },
     upgradeAuth: (request) => {
-      const token = extractUpgradeToken(request, config.jwt.cookie);
+      const token = extractUpgradeToken(request, config.jwt.cookie, (req) =>
+        cookieOriginAllowed(req.headers.origin, req.headers.host, config.allowedOrigins),
+      );
       return token === undefined ? undefined : auth.verifyToken(token, 'jwt');
     },
   });
   const startedAt = Date.now();
+  let stopping = false;
   const http = createHttpServer({
+    notReady: () => (stopping ? 'shutting down' : undefined),
     health: () => ({
       status: 'ok',
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
@@ -131,7 +146,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let tcp: TcpListener | undefined;
   let mqttPort: number | undefined;
   if (config.mqtt.port > 0) {
-    tcp = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 't' });
+    tcp = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 't', admission });
     try {
       mqttPort = await tcp.listen(config.mqtt.port, host);
     } catch (error) {
@@ -159,9 +174,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return { revoked };
     },
     close: async () => {
-      for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
+      // Readiness goes first, so a load balancer stops sending clients here; then every session is told.
+      stopping = true;
       listener.close();
-      await Promise.all([closeHttp(http, listener), tcp?.close()]);
+      for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
+      await Promise.all([closeHttp(http, listener, config.shutdownTimeoutSec * 1000), tcp?.close(config.shutdownTimeoutSec * 1000)]);
       log.info('switchboard stopped');
     },
   };
@@ -178,13 +195,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Stops accepting, gives connections a moment to finish their closing handshakes, then drops the rest. */
-async function closeHttp(server: Server, listener: WebSocketListener): Promise<void> {
+async function closeHttp(server: Server, listener: WebSocketListener, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  const deadline = Date.now() + 2000;
+  const deadline = Date.now() + graceMs;
   while (listener.connections.size > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  for (const connection of listener.connections) connection.terminate();
+  for (const connection of listener.connections) connection.terminate('shutdown deadline');
   server.closeAllConnections();
   await closed;
 }

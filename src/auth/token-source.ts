@@ -7,9 +7,13 @@ import type { IncomingMessage } from 'node:http';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** The first token found: Authorization header, then `access_token` query parameter, then the cookie. */
-export function extractUpgradeToken(req: IncomingMessage, cookieName: string): string | undefined {
-  return fromAuthorization(req) ?? fromQuery(req) ?? fromCookie(req, cookieName);
+/**
+ * The first token found: Authorization header, then `access_token` query parameter, then the cookie. A browser
+ * sends cookies with a WebSocket opened by any page (cross-site WebSocket hijacking), so the cookie counts only
+ * when `cookieAllowed` says the request's Origin may use it.
+ */
+export function extractUpgradeToken(req: IncomingMessage, cookieName: string, cookieAllowed: (req: IncomingMessage) => boolean = () => true): string | undefined {
+  return fromAuthorization(req) ?? fromQuery(req) ?? (cookieAllowed(req) ? fromCookie(req, cookieName) : undefined);
 }
 
 function fromAuthorization(req: IncomingMessage): string | undefined {

@@ -150,7 +150,27 @@ export interface Config {
     maxMessageSize: number;
     /** Seconds a new connection has to complete its login (WAMP WELCOME, MQTT CONNACK); 0: no limit. */
     handshakeTimeoutSec: number;
+    /** Most open connections, all transports together; 0: no limit. */
+    maxConnections: number;
+    /** New connections accepted per second from one IP address; 0: no limit. */
+    connectionRatePerIp: number;
+    /** New connections accepted per second in total; 0: no limit. */
+    connectionRate: number;
   };
+  /** WebSocket pings: every `intervalSec` a ping; a peer silent (no message, no pong) for `timeoutSec` is dropped. */
+  heartbeat: {
+    /** 0 turns pings off. */
+    intervalSec: number;
+    timeoutSec: number;
+  };
+  /**
+   * Origins a browser may open a WebSocket from (`https://app.example.com`; `*` for any). Empty: every origin.
+   * Upgrades without an Origin header (devices, servers) are not affected, and development mode allows every
+   * origin. A token in a cookie counts only from the router's own host or a listed origin.
+   */
+  allowedOrigins: string[];
+  /** Seconds the router waits for sessions to close on SIGTERM/SIGINT before it exits anyway. */
+  shutdownTimeoutSec: number;
 }
 
 export const DEFAULTS: Config = {
@@ -191,5 +211,8 @@ export const DEFAULTS: Config = {
     sysInterval: 10,
   },
   log: { level: 'info' },
-  limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutSec: 10 },
+  limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutSec: 10, maxConnections: 0, connectionRatePerIp: 0, connectionRate: 0 },
+  heartbeat: { intervalSec: 30, timeoutSec: 75 },
+  allowedOrigins: [],
+  shutdownTimeoutSec: 10,
 };

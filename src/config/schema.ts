@@ -67,5 +67,14 @@ export const configSchema = z.strictObject({
   limits: z.strictObject({
     maxMessageSize: z.number().int().min(1024),
     handshakeTimeoutSec: z.number().int().min(0).max(3600),
+    maxConnections: z.number().int().min(0),
+    connectionRatePerIp: z.number().min(0),
+    connectionRate: z.number().min(0),
   }),
+  heartbeat: z.strictObject({
+    intervalSec: z.number().int().min(0).max(3600),
+    timeoutSec: z.number().int().min(1).max(86400),
+  }),
+  allowedOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "must be '*' or an origin such as https://app.example.com")),
+  shutdownTimeoutSec: z.number().int().min(0).max(3600),
 }) satisfies z.ZodType<Config>;

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HttpRoutes {
-  /** Body of GET /healthz. */
+  /** Body of GET /healthz (liveness: the process answers). */
   health(): Record<string, unknown>;
+  /** GET /readyz (readiness): why the router is not ready to take connections, or undefined when it is. */
+  notReady(): string | undefined;
 }
 
 /** The HTTP side of the one port: health endpoint, and a hint for browsers that open it as a page. */
@@ -13,6 +15,12 @@ export function createHttpServer(routes: HttpRoutes): Server {
       const body = JSON.stringify(routes.health());
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       response.end(body);
+      return;
+    }
+    if (request.method === 'GET' && path === '/readyz') {
+      const why = routes.notReady();
+      response.writeHead(why === undefined ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify(why === undefined ? { status: 'ready' } : { status: 'not ready', reason: why }));
       return;
     }
     if (request.method === 'GET' && path === '/') {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
+import type { Admission } from './admission.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
 
@@ -64,6 +65,9 @@ export class TcpConnection implements Connection {
 
 export interface TcpListenerOptions {
   module: ProtocolModule;
+  admission: Admission;
+  /** A refused connection, for metrics. */
+  onRefused?(limit: string): void;
   /** The protocol name connections carry (`mqtt`). */
   protocol: string;
   log: Logger;
@@ -82,11 +86,21 @@ export class TcpListener {
   }
 
   private accept(socket: Socket): void {
+    const remote = socket.remoteAddress ?? 'unknown';
+    const refusal = this.options.admission.admit(remote);
+    if (refusal !== undefined) {
+      this.options.log.warn({ remote, limit: refusal, transport: 'tcp' }, 'connection refused: connection limit');
+      this.options.onRefused?.(refusal);
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     const id = `${this.options.idPrefix}${this.nextId++}`;
-    const remote = socket.remoteAddress ?? 'unknown';
     const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: 'tcp' });
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone) => this.connections.delete(gone));
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone) => {
+      this.connections.delete(gone);
+      this.options.admission.release();
+    });
     this.connections.add(connection);
     log.info('connection open');
     this.options.module.accept(connection);
@@ -102,9 +116,9 @@ export class TcpListener {
     });
   }
 
-  async close(): Promise<void> {
+  async close(graceMs = 2000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const deadline = Date.now() + 2000;
+    const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const connection of this.connections) connection.terminate();
     await closed;

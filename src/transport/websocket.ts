@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
+import type { Admission } from './admission.js';
 import { negotiate } from './negotiate.js';
+import { originAllowed } from './origin.js';
 import { WebSocketConnection } from './ws-connection.js';
 
 export interface WebSocketListenerOptions {
@@ -12,6 +14,15 @@ export interface WebSocketListenerOptions {
   defaultProtocol: string | undefined;
   maxMessageSize: number;
   log: Logger;
+  admission: Admission;
+  /** Origins browsers may connect from; see origin.ts. */
+  allowedOrigins: readonly string[];
+  /** Development mode: every origin is allowed. */
+  allowAllOrigins: boolean;
+  /** Ping every `intervalMs` (0: never); drop a peer silent for `timeoutMs`. */
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  /** A refused upgrade, for metrics: `origin`, `max_connections`, `accept_rate`... */
+  onRefused?(limit: string): void;
   /** Starts verifying a token carried by the upgrade request, if there is one. */
   upgradeAuth(request: IncomingMessage): Promise<AuthOutcome> | undefined;
 }
@@ -27,6 +38,8 @@ export class WebSocketListener {
   private readonly chosen = new WeakMap<IncomingMessage, string>();
   readonly connections = new Set<WebSocketConnection>();
   private nextId = 1;
+  private closing = false;
+  private readonly heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WebSocketListenerOptions) {
     for (const module of options.modules) {
@@ -41,13 +54,43 @@ export class WebSocketListener {
       // Echo exactly what negotiate() chose; when the client offered nothing, echo nothing.
       handleProtocols: (_offered, request) => this.chosen.get(request) ?? false,
     });
+    const { intervalMs, timeoutMs } = options.heartbeat;
+    if (intervalMs > 0) {
+      // One timer for every connection: pings keep NAT and proxies awake and find peers that vanished.
+      this.heartbeat = setInterval(() => this.beat(timeoutMs), intervalMs);
+      this.heartbeat.unref?.();
+    }
+  }
+
+  private beat(timeoutMs: number): void {
+    const now = Date.now();
+    for (const connection of this.connections) {
+      if (now - connection.lastSeen > timeoutMs) {
+        connection.log.info({ silentMs: now - connection.lastSeen }, 'heartbeat timeout: peer silent, dropped');
+        connection.terminate('heartbeat timeout');
+      } else {
+        connection.ping();
+      }
+    }
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const result = negotiate(request.headers['sec-websocket-protocol'], this.supported, this.options.defaultProtocol);
     const remoteAddress = request.socket.remoteAddress ?? 'unknown';
+    const { log } = this.options;
+    if (this.closing) {
+      refuse(socket, 503, 'the router is shutting down\n');
+      return;
+    }
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, this.options.allowedOrigins, this.options.allowAllOrigins)) {
+      log.info({ remote: remoteAddress, origin }, 'upgrade refused: origin not allowed');
+      this.options.onRefused?.('origin');
+      refuse(socket, 403, 'origin not allowed\n');
+      return;
+    }
+    const result = negotiate(request.headers['sec-websocket-protocol'], this.supported, this.options.defaultProtocol);
     if (result.kind === 'reject') {
-      this.options.log.info(
+      log.info(
         { remote: remoteAddress, offered: request.headers['sec-websocket-protocol'] ?? null, status: result.status },
         'upgrade refused: no supported subprotocol',
       );
@@ -60,28 +103,46 @@ export class WebSocketListener {
       refuse(socket, 500, 'internal error\n');
       return;
     }
+    const refusal = this.options.admission.admit(remoteAddress);
+    if (refusal !== undefined) {
+      log.warn({ remote: remoteAddress, limit: refusal }, 'upgrade refused: connection limit');
+      this.options.onRefused?.(refusal);
+      refuse(socket, 503, 'too many connections, try again later\n');
+      return;
+    }
     const upgradeAuth = this.options.upgradeAuth(request);
     // Settled later by the module; never leave a rejection unhandled if the client vanishes first.
     upgradeAuth?.catch(() => undefined);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const id = `c${this.nextId++}`;
-      const log = this.options.log.child({ conn: id, remote: remoteAddress, protocol: result.protocol });
-      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, log, upgradeAuth, (gone) =>
-        this.connections.delete(gone),
-      );
+      const connectionLog = log.child({ conn: id, remote: remoteAddress, protocol: result.protocol });
+      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, (gone) => {
+        this.connections.delete(gone);
+        this.options.admission.release();
+      });
       this.connections.add(connection);
-      log.info({ path: request.url }, 'connection open');
+      connectionLog.info({ path: request.url }, 'connection open');
       module.accept(connection);
     });
   }
 
+  /** Refuses new upgrades from now on (503) and stops the heartbeat. */
   close(): void {
+    this.closing = true;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.wss.close();
   }
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
 function refuse(socket: Duplex, status: number, body: string): void {
-  const reason = status === 400 ? 'Bad Request' : 'Internal Server Error';
+  const reason = STATUS_TEXT[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       'Connection: close\r\n' +

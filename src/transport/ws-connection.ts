@@ -10,6 +10,8 @@ export class WebSocketConnection implements Connection {
   private readonly input = new HandlerSlot();
   private readonly openedAt = Date.now();
   private failure: { code: number; reason: string } | undefined;
+  /** When the peer last sent anything (a message or a pong), for the heartbeat. */
+  lastSeen = Date.now();
 
   constructor(
     private readonly socket: WebSocket,
@@ -20,7 +22,13 @@ export class WebSocketConnection implements Connection {
     readonly upgradeAuth: Promise<AuthOutcome> | undefined,
     onGone: (connection: WebSocketConnection) => void,
   ) {
-    socket.on('message', (data, isBinary) => this.input.message(toBuffer(data), isBinary));
+    socket.on('message', (data, isBinary) => {
+      this.lastSeen = Date.now();
+      this.input.message(toBuffer(data), isBinary);
+    });
+    socket.on('pong', () => {
+      this.lastSeen = Date.now();
+    });
     socket.on('close', (peerCode, reasonBuffer) => {
       // When ws failed the connection itself it sent a close code the local event does not report (1006).
       const code = this.failure?.code ?? peerCode;
@@ -51,9 +59,14 @@ export class WebSocketConnection implements Connection {
     this.socket.close(code, truncateReason(reason));
   }
 
-  /** Drops the connection without a closing handshake (shutdown deadline, dead peer). */
-  terminate(): void {
+  /** Drops the connection without a closing handshake (shutdown deadline, dead peer); `reason` is logged. */
+  terminate(reason = 'terminated'): void {
+    this.failure ??= { code: 1006, reason };
     this.socket.terminate();
+  }
+
+  ping(): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
   }
 
   setHandler(handler: ConnectionHandler): void {
