@@ -6,9 +6,11 @@
 import type { Logger } from 'pino';
 import type { AuthOutcome, Principal } from './auth/types.js';
 import type { Realm } from './core/realm.js';
+import type { Metrics } from './observability/metrics.js';
 import type { Connection } from './transport/connection.js';
 
 export type { Logger } from 'pino';
+export { noMetrics, type Metrics } from './observability/metrics.js';
 export type { AuthOutcome, Principal } from './auth/types.js';
 export type { Connection, ConnectionHandler } from './transport/connection.js';
 export { CloseCode } from './transport/connection.js';
@@ -72,6 +74,8 @@ export interface ModuleContext {
   readonly log: Logger;
   /** Milliseconds a new connection has to complete its login before it is closed; 0: no limit. */
   readonly handshakeTimeoutMs: number;
+  /** Where the module reports messages, refusals, drops and limits (see src/observability/metrics.ts). */
+  readonly metrics: Metrics;
 }
 
 /** A protocol module: it takes connections whose negotiated subprotocol is one of its own. */

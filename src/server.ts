@@ -16,7 +16,8 @@ import type { Config } from './config/defaults.js';
 import { Router } from './core/router.js';
 import { createLogger } from './observability/logger.js';
 import type { ModuleContext, ProtocolModule } from './port.js';
-import { createHttpServer } from './transport/http.js';
+import { PrometheusMetrics, routerStats } from './observability/prometheus.js';
+import { createHttpServer, createMetricsServer } from './transport/http.js';
 import { Admission } from './transport/admission.js';
 import { cookieOriginAllowed } from './transport/origin.js';
 import { TcpListener } from './transport/tcp.js';
@@ -79,10 +80,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log.warn('no authorization rules are configured: every admitted session may publish, subscribe, call and register');
   }
 
-  const router = new Router(authorizer, {
-    joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
-    left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
-  });
+  const metrics = new PrometheusMetrics({ router: () => routerStats(router)() });
+  const router: Router = new Router(
+    authorizer,
+    {
+      joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
+      left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
+    },
+    undefined,
+    metrics,
+  );
   const realmDefaults = {
     tokenExpiryGraceMs: config.jwt.enforceExpiry ? config.jwt.expiryGraceSec * 1000 : undefined,
     callTimeoutMs: config.callTimeout * 1000,
@@ -99,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     auth,
     log,
     handshakeTimeoutMs: config.limits.handshakeTimeoutSec * 1000,
+    metrics,
   };
   const mqtt = createMqttModule(context, config.mqtt);
   const modules: ProtocolModule[] = [createWampModule(context), mqtt];
@@ -114,6 +122,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxMessageSize: config.limits.maxMessageSize,
     log,
     admission,
+    metrics,
     allowedOrigins: config.allowedOrigins,
     allowAllOrigins: developmentMode,
     heartbeat: { intervalMs: config.heartbeat.intervalSec * 1000, timeoutMs: config.heartbeat.timeoutSec * 1000 },
@@ -126,8 +135,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const startedAt = Date.now();
   let stopping = false;
+  const scrape = async () => ({ contentType: metrics.contentType, body: await metrics.text() });
   const http = createHttpServer({
     notReady: () => (stopping ? 'shutting down' : undefined),
+    ...(config.metrics.enabled && config.metrics.port === 0 ? { metrics: scrape } : {}),
     health: () => ({
       status: 'ok',
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
@@ -146,13 +157,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let tcp: TcpListener | undefined;
   let mqttPort: number | undefined;
   if (config.mqtt.port > 0) {
-    tcp = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 't', admission });
+    tcp = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 't', admission, metrics });
     try {
       mqttPort = await tcp.listen(config.mqtt.port, host);
     } catch (error) {
       http.close();
       throw error;
     }
+  }
+  let metricsServer: Server | undefined;
+  if (config.metrics.enabled && config.metrics.port > 0) {
+    metricsServer = createMetricsServer(scrape);
+    await listen(metricsServer, config.metrics.port, host);
   }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   log.info(
@@ -179,6 +195,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       listener.close();
       for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
       await Promise.all([closeHttp(http, listener, config.shutdownTimeoutSec * 1000), tcp?.close(config.shutdownTimeoutSec * 1000)]);
+      if (metricsServer !== undefined) await new Promise((resolve) => metricsServer!.close(resolve));
+      metrics.stop();
       log.info('switchboard stopped');
     },
   };

@@ -3,7 +3,7 @@
  * keepalive, dispatches to one handler per packet family, and writes packets for its session.
  */
 import { CloseCode, type Connection, type ConnectionHandler, type Logger } from '../../src/port.js';
-import { Codec, type CodecError, type Packet } from './codec.js';
+import { Codec, packetSize, type CodecError, type Packet } from './codec.js';
 import { handleAuth } from './handlers/auth.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
@@ -76,6 +76,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       this.handshakeTimer = setTimeout(() => {
         if (this.state !== 'connect' && this.state !== 'authenticating') return;
         this.log.info({ timeoutMs: deadline, state: this.state }, 'handshake timeout');
+        hub.context.metrics.limitHit('handshake_timeout');
         this.close('handshake timeout');
       }, deadline);
       this.handshakeTimer.unref?.();
@@ -109,6 +110,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   }
 
   private onPacket(packet: Packet): void {
+    this.hub.context.metrics.messageIn('mqtt', packet.cmd.toUpperCase(), packetSize(packet.length ?? 0));
     try {
       this.dispatch(packet);
     } catch (error) {
@@ -152,6 +154,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       return;
     }
     if (error.kind === 'too-large') {
+      this.hub.context.metrics.limitHit('message_size');
       this.protocolError(Reason.PacketTooLarge, `packet of ${error.size} bytes is larger than the maximum of ${this.hub.options.maxPacketSize}`);
       return;
     }
@@ -233,6 +236,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       bytes = this.codec.encode(packet);
     }
     this.hub.stats.bytesSent += bytes.length;
+    this.hub.context.metrics.messageOut('mqtt', packet.cmd.toUpperCase(), bytes.length);
     this.network.send(bytes, true);
   }
 
@@ -284,6 +288,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     if (bytes.length > this.clientMaxPacketSize) {
       // Never send a client more than it allows; behave as if it was sent [MQTT-3.1.2-25].
       this.hub.stats.droppedTooLarge++;
+      this.hub.context.metrics.dropped('too_large');
       this.log.debug({ size: bytes.length, max: this.clientMaxPacketSize }, 'publication larger than the client allows; dropped');
       if (message.qos > 0) this.session?.completed(packetId);
       this.session?.dropped(message, PAYLOAD_SIZE_EXCEEDED, 'larger than the Maximum Packet Size of the callee');
@@ -291,6 +296,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     }
     this.hub.stats.messagesSent++;
     this.hub.stats.bytesSent += bytes.length;
+    this.hub.context.metrics.messageOut('mqtt', 'PUBLISH', bytes.length);
     this.network.send(bytes, true);
     return true;
   }

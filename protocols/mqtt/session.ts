@@ -5,8 +5,10 @@
  */
 import {
   IdSequence,
+  noMetrics,
   Payload,
   TOKEN_EXPIRED,
+  type Metrics,
   type CancelMode,
   type Invocation,
   type Logger,
@@ -125,6 +127,7 @@ export class MqttSession implements SessionSink {
     private readonly stats: MqttStats,
     private readonly log: Logger,
     private readonly onEnd: (session: MqttSession) => void,
+    private readonly metrics: Metrics = noMetrics,
   ) {}
 
   get isEnded(): boolean {
@@ -277,6 +280,7 @@ export class MqttSession implements SessionSink {
     const topic = topicOf(publication);
     if (topic === undefined) {
       this.stats.uncrossable++;
+      this.metrics.dropped('uncrossable');
       return;
     }
     if (subscriptionIds.length === 0 && publication.properties?.expiresAt === undefined) {
@@ -298,12 +302,16 @@ export class MqttSession implements SessionSink {
     const expiresAt = message.properties?.expiresAt;
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       this.stats.expired++;
+      this.metrics.dropped('expired');
       return;
     }
     const attachment = this.attachment;
     if (message.qos === 0) {
       if (attachment !== undefined) attachment.sendPublish(message, 0, false);
-      else this.stats.droppedOffline++;
+      else {
+        this.stats.droppedOffline++;
+        this.metrics.dropped('offline');
+      }
       return;
     }
     if (attachment !== undefined && this.inflight.size < attachment.sendWindow && this.queue.length === 0) {
@@ -312,6 +320,7 @@ export class MqttSession implements SessionSink {
     }
     if (this.queue.length >= this.limits.maxQueued) {
       this.stats.droppedQueueFull++;
+      this.metrics.dropped('queue_full');
       this.log.debug({ clientId: this.clientId, queued: this.queue.length }, 'queue full; message dropped');
       this.dropped(message, UNAVAILABLE, "the callee's queue is full");
       return;
@@ -347,6 +356,7 @@ export class MqttSession implements SessionSink {
       const expiresAt = message.properties?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) {
         this.stats.expired++;
+        this.metrics.dropped('expired');
         continue;
       }
       this.sendNew(message, attachment);

@@ -25,3 +25,8 @@ export const Type = {
   INTERRUPT: 69,
   YIELD: 70,
 } as const;
+
+/** Message names by code, for logs and metrics. */
+export const TypeName: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(Type).map(([name, code]) => [code, name]),
+);

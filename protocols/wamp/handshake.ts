@@ -55,6 +55,7 @@ export function handleHello(peer: WampPeer, hello: Hello): void {
       return;
     }
   }
+  peer.context.metrics.authFailed(peer.connection.protocol, 'no_method');
   peer.abort(Uri.noMatchingAuthMethod, `none of the offered authmethods (${offered.join(', ')}) is enabled on this router`);
 }
 
@@ -73,8 +74,12 @@ function settle(peer: WampPeer, verification: Promise<AuthOutcome>): void {
   verification.then(
     (outcome) => {
       if (peer.state !== 'pending') return;
-      if (outcome.kind === 'accept') welcome(peer, outcome.principal);
-      else if (outcome.kind === 'deny') peer.abort(Uri.authenticationDenied, outcome.message);
+      if (outcome.kind === 'accept') {
+        welcome(peer, outcome.principal);
+        return;
+      }
+      peer.context.metrics.authFailed(peer.connection.protocol, outcome.kind === 'deny' ? 'denied' : 'failed');
+      if (outcome.kind === 'deny') peer.abort(Uri.authenticationDenied, outcome.message);
       else peer.abort(Uri.authenticationFailed, outcome.message);
     },
     (error: unknown) => {

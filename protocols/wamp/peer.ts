@@ -12,7 +12,7 @@ import {
   type SubscriberOptions,
   type SubscriptionRef,
 } from '../../src/port.js';
-import { Type } from './codes.js';
+import { Type, TypeName } from './codes.js';
 import { Uri } from './errors.js';
 import { establishedHandlers, type Handler } from './dispatch.js';
 import { announces } from './features.js';
@@ -59,6 +59,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
       this.handshakeTimer = setTimeout(() => {
         if (this.state === 'established' || this.state === 'closed') return;
         this.log.info({ timeoutMs: context.handshakeTimeoutMs, state: this.state }, 'handshake timeout');
+        context.metrics.limitHit('handshake_timeout');
         this.state = 'closed';
         this.connection.close(CloseCode.PolicyViolation, 'handshake timeout');
       }, context.handshakeTimeoutMs);
@@ -92,12 +93,16 @@ export class WampPeer implements ConnectionHandler, SessionSink {
       bytes = this.serializer.encode(message, mayHaveBinary);
     } catch (error) {
       this.log.warn({ err: (error as Error).message, type: message[0] }, 'message could not be encoded; dropped');
+      this.context.metrics.dropped('unencodable');
       return;
     }
+    this.context.metrics.messageOut(this.connection.protocol, TypeName[message[0] as number] ?? 'UNKNOWN', bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
 
-  sendBytes(bytes: Buffer): void {
+  /** Sends an encoded EVENT (shared by every receiver of its subscription). */
+  sendEvent(bytes: Buffer): void {
+    this.context.metrics.messageOut(this.connection.protocol, 'EVENT', bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
 
@@ -137,6 +142,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
       this.protocolViolation(parsed.reason);
       return;
     }
+    this.context.metrics.messageIn(this.connection.protocol, TypeName[parsed.message.type] ?? 'UNKNOWN', data.length);
     try {
       this.dispatch(parsed.message);
     } catch (error) {
@@ -224,8 +230,11 @@ export class WampPeer implements ConnectionHandler, SessionSink {
 
   event(publication: Publication, subscription: SubscriptionRef, _options: SubscriberOptions): void {
     const bytes = encodeEvent(this.serializer, publication, subscription);
-    if (bytes !== undefined) this.sendBytes(bytes);
-    else this.log.debug({ subscription: subscription.id, publication: publication.id }, 'event not deliverable over WAMP');
+    if (bytes !== undefined) this.sendEvent(bytes);
+    else {
+      this.context.metrics.dropped('uncrossable');
+      this.log.debug({ subscription: subscription.id, publication: publication.id }, 'event not deliverable over WAMP');
+    }
   }
 
   invocation(invocation: Invocation): void {

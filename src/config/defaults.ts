@@ -171,6 +171,12 @@ export interface Config {
   allowedOrigins: string[];
   /** Seconds the router waits for sessions to close on SIGTERM/SIGINT before it exits anyway. */
   shutdownTimeoutSec: number;
+  metrics: {
+    /** Serve Prometheus metrics at `/metrics`. */
+    enabled: boolean;
+    /** 0: on the main HTTP port; otherwise a port of its own (same host). */
+    port: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -215,4 +221,5 @@ export const DEFAULTS: Config = {
   heartbeat: { intervalSec: 30, timeoutSec: 75 },
   allowedOrigins: [],
   shutdownTimeoutSec: 10,
+  metrics: { enabled: true, port: 0 },
 };

@@ -42,6 +42,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'heartbeat.intervalSec', env: 'SWITCHBOARD_PING_INTERVAL', flag: 'ping-interval', type: 'int', help: 'Seconds between WebSocket pings; 0: off. Default: 30.' },
   { key: 'heartbeat.timeoutSec', env: 'SWITCHBOARD_PING_TIMEOUT', flag: 'ping-timeout', type: 'int', help: 'Seconds of silence before a WebSocket peer is dropped. Default: 75.' },
   { key: 'allowedOrigins', env: 'SWITCHBOARD_ALLOWED_ORIGINS', flag: 'allowed-origins', type: 'list', help: "Origins browsers may connect from, comma-separated ('*': any). Default: empty, every origin." },
+  { key: 'metrics.enabled', env: 'SWITCHBOARD_METRICS', flag: 'metrics', type: 'bool', help: 'Serve Prometheus metrics at /metrics. Default: true.' },
+  { key: 'metrics.port', env: 'SWITCHBOARD_METRICS_PORT', flag: 'metrics-port', type: 'int', help: 'Port for /metrics; 0: the main port. Default: 0.' },
   { key: 'shutdownTimeoutSec', env: 'SWITCHBOARD_SHUTDOWN_TIMEOUT', flag: 'shutdown-timeout', type: 'int', help: 'Seconds to wait for sessions on shutdown. Default: 10.' },
   { key: 'limits.maxMessageSize', env: 'SWITCHBOARD_MAX_MESSAGE_SIZE', flag: 'max-message-size', type: 'int', help: 'Largest WebSocket message in bytes (close 1009 past it). Default: 1048576.' },
   { key: 'mqtt.port', env: 'SWITCHBOARD_MQTT_PORT', flag: 'mqtt-port', type: 'int', help: 'MQTT over TCP port; 0 turns it off. Default: 1883.' },

@@ -77,4 +77,5 @@ export const configSchema = z.strictObject({
   }),
   allowedOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "must be '*' or an origin such as https://app.example.com")),
   shutdownTimeoutSec: z.number().int().min(0).max(3600),
+  metrics: z.strictObject({ enabled: z.boolean(), port: z.number().int().min(0).max(65535) }),
 }) satisfies z.ZodType<Config>;

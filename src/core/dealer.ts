@@ -1,4 +1,5 @@
-import { CoreError, fail, ok, type Result } from './errors.js';
+import { noMetrics, type Metrics } from '../observability/metrics.js';
+import { CoreError, fail, ok, type CoreErrorUri, type Result } from './errors.js';
 import { isReservedForRouter } from './reserved.js';
 import type { MatchIndex, Policy } from './match/types.js';
 import type { Payload } from './payload.js';
@@ -28,6 +29,7 @@ export class Dealer {
     private readonly authorizer: Authorizer,
     /** Timeout for calls that set none; 0: such calls wait until answered or the callee leaves. */
     private readonly defaultTimeoutMs = 0,
+    private readonly metrics: Metrics = noMetrics,
   ) {}
 
   get registrationCount(): number {
@@ -68,11 +70,10 @@ export class Dealer {
 
   call(caller: Session, requestId: number, procedure: readonly string[], payload: Payload, options: CallOptions): Result<Invocation> {
     if (caller.callsOut.has(requestId)) return fail(CoreError.InvalidArgument, 'request id already in use');
-    if (!this.authorizer.authorize(caller, 'call', procedure, 'exact')) return fail(CoreError.NotAuthorized);
+    if (!this.authorizer.authorize(caller, 'call', procedure, 'exact')) return this.refused(CoreError.NotAuthorized);
     const registration = this.index.matchBest(procedure);
-    if (registration === undefined) return fail(CoreError.NoSuchProcedure);
-    const callee = this.pickCallee(registration);
-    if (callee === undefined) return fail(CoreError.NoSuchProcedure);
+    const callee = registration === undefined ? undefined : this.pickCallee(registration);
+    if (registration === undefined || callee === undefined) return this.refused(CoreError.NoSuchProcedure);
     const invocation: Invocation = {
       id: callee.invocationIds.next(),
       registration,
@@ -85,6 +86,7 @@ export class Dealer {
       timeoutMs: options.timeoutMs,
       canceling: false,
       timer: undefined,
+      startedAt: Date.now(),
     };
     caller.callsOut.set(requestId, invocation);
     callee.callsIn.set(invocation.id, invocation);
@@ -131,8 +133,15 @@ export class Dealer {
     return callees[position];
   }
 
-  /** Settles a call: detaches it from both sides and stops its timer. */
-  private settle(invocation: Invocation): void {
+  /** A call refused before routing, counted by its outcome. */
+  private refused(error: CoreErrorUri): Result<never> {
+    this.metrics.callEnded(error.slice('wamp.error.'.length), 0);
+    return fail(error);
+  }
+
+  /** Settles a call: detaches it from both sides, stops its timer and counts its outcome. */
+  private settle(invocation: Invocation, outcome: string): void {
+    this.metrics.callEnded(outcome, Date.now() - invocation.startedAt);
     if (invocation.timer !== undefined) clearTimeout(invocation.timer);
     invocation.timer = undefined;
     invocation.caller.callsOut.delete(invocation.callerRequestId);
@@ -142,7 +151,7 @@ export class Dealer {
   yield(callee: Session, invocationId: number, payload: Payload): Result<Invocation> {
     const invocation = callee.callsIn.get(invocationId);
     if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
-    this.settle(invocation);
+    this.settle(invocation, 'result');
     invocation.caller.sink.result(invocation.callerRequestId, payload);
     return ok(invocation);
   }
@@ -150,7 +159,7 @@ export class Dealer {
   fail(callee: Session, invocationId: number, error: string, payload: Payload | undefined): Result<Invocation> {
     const invocation = callee.callsIn.get(invocationId);
     if (invocation === undefined) return fail(CoreError.InvalidArgument, 'no such invocation');
-    this.settle(invocation);
+    this.settle(invocation, error === CoreError.Canceled ? 'canceled' : 'error');
     invocation.caller.sink.callError(invocation.callerRequestId, error, payload);
     return ok(invocation);
   }
@@ -170,7 +179,7 @@ export class Dealer {
       invocation.callee.sink.interrupt(invocation, 'kill', CoreError.Canceled);
       return ok(invocation);
     }
-    this.settle(invocation);
+    this.settle(invocation, 'canceled');
     if (mode !== 'skip' && interruptible) invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Canceled);
     caller.sink.callError(requestId, CoreError.Canceled, undefined);
     return ok(invocation);
@@ -179,7 +188,7 @@ export class Dealer {
   private expire(invocation: Invocation): void {
     invocation.timer = undefined;
     if (!invocation.caller.callsOut.has(invocation.callerRequestId)) return;
-    this.settle(invocation);
+    this.settle(invocation, 'timeout');
     if (invocation.callee.features.interrupts) {
       invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Timeout);
     }
@@ -190,7 +199,7 @@ export class Dealer {
   withdrawCallee(session: Session): void {
     for (const registration of [...session.registrations.values()]) this.removeRegistration(session, registration);
     for (const invocation of [...session.callsIn.values()]) {
-      this.settle(invocation);
+      this.settle(invocation, 'canceled');
       invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
     }
   }
@@ -199,7 +208,7 @@ export class Dealer {
   dropSession(session: Session): void {
     this.withdrawCallee(session);
     for (const invocation of [...session.callsOut.values()]) {
-      this.settle(invocation);
+      this.settle(invocation, 'canceled');
       if (invocation.callee.features.interrupts) {
         invocation.callee.sink.interrupt(invocation, 'killnowait', CoreError.Canceled);
       }

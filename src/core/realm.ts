@@ -4,6 +4,7 @@ import { MetaApi } from './meta.js';
 import { Dealer } from './dealer.js';
 import { TrieMatchIndex } from './match/trie.js';
 import { Session } from './session.js';
+import { noMetrics, type Metrics } from '../observability/metrics.js';
 import type { RetainedStore } from '../store/types.js';
 import type { Authorizer, PeerFeatures, RegisterOptions, SessionSink, ShareGroup, SubscriberOptions, TransportInfo } from './types.js';
 
@@ -38,6 +39,7 @@ export class Realm {
     private readonly allocateSessionId: () => number,
     retained: RetainedStore,
     private readonly observer: RealmObserver = {},
+    metrics: Metrics = noMetrics,
   ) {
     this.broker = new Broker(
       new TrieMatchIndex<Session, SubscriberOptions>(),
@@ -45,7 +47,7 @@ export class Realm {
       authorizer,
       retained,
     );
-    this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer, options.callTimeoutMs ?? 0);
+    this.dealer = new Dealer(new TrieMatchIndex<Session, RegisterOptions>(), authorizer, options.callTimeoutMs ?? 0, metrics);
     this.meta = new MetaApi(this);
     this.system = new Session(
       this.allocateSessionId(),

@@ -1,6 +1,7 @@
 import { CoreError } from './errors.js';
 import { randomId } from './ids.js';
 import { Realm, type RealmObserver, type RealmOptions } from './realm.js';
+import { noMetrics, type Metrics } from '../observability/metrics.js';
 import { MemoryRetainedStore } from '../store/memory/retained.js';
 import type { RetainedStoreFactory } from '../store/types.js';
 import type { Authorizer } from './types.js';
@@ -15,6 +16,7 @@ export class Router {
     private readonly authorizer: Authorizer,
     private readonly observer: RealmObserver = {},
     private readonly retainedStores: RetainedStoreFactory = () => new MemoryRetainedStore(),
+    private readonly metrics: Metrics = noMetrics,
   ) {}
 
   addRealm(name: string, options: RealmOptions): Realm {
@@ -26,7 +28,7 @@ export class Router {
         this.sessionIds.delete(session.id);
         this.observer.left?.(session);
       },
-    });
+    }, this.metrics);
     this.realms.set(name, realm);
     return realm;
   }

@@ -149,6 +149,8 @@ export interface Invocation {
   /** Set once a cancel in `kill` mode is waiting for the callee's answer; a second cancel is then a no-op. */
   canceling: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** When the dealer routed it (ms since epoch), for the call latency metric. */
+  readonly startedAt: number;
 }
 
 /**

@@ -11,7 +11,7 @@
  * ever pass unbounded values, each metric keeps at most `MAX_SERIES` label combinations and counts the rest under
  * the label value `OVERFLOW_LABEL`.
  *
- * Process metrics (`collectDefault`, on by default): prom-client's default collectors, with the same prefix. They
+ * Process metrics (`collectDefault`, on by default): prom-client's default collectors, under their standard names. They
  * describe the process, not a router, and prom-client 15 offers no way to switch them off once started (the
  * event-loop delay monitor and the GC observer run for the life of the process; neither keeps it alive). So they are
  * started at most once per process and prefix, in a registry shared by the instances that ask for them, and `text()`
@@ -234,7 +234,8 @@ export class PrometheusMetrics implements Metrics {
       routerGauge('registrations', 'Registrations over every realm.', (stats) => stats.registrations);
     }
 
-    if (options.collectDefault ?? true) this.processMetrics = processRegistry(this.prefix);
+    // Node's process metrics keep their standard names (`nodejs_eventloop_lag_seconds`...), which dashboards expect.
+    if (options.collectDefault ?? true) this.processMetrics = processRegistry('');
   }
 
   /** The exposition content type, for the response's `Content-Type`. */

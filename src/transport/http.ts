@@ -5,6 +5,33 @@ export interface HttpRoutes {
   health(): Record<string, unknown>;
   /** GET /readyz (readiness): why the router is not ready to take connections, or undefined when it is. */
   notReady(): string | undefined;
+  /** GET /metrics in Prometheus text format, when served on this port. */
+  metrics?(): Promise<{ contentType: string; body: string }>;
+}
+
+/** A server that only answers GET /metrics, for `metrics.port`. */
+export function createMetricsServer(metrics: () => Promise<{ contentType: string; body: string }>): Server {
+  return createServer((request, response) => {
+    if (request.method === 'GET' && (request.url ?? '').split('?')[0] === '/metrics') {
+      serveMetrics(response, metrics);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end('not found\n');
+  });
+}
+
+function serveMetrics(response: ServerResponse, metrics: () => Promise<{ contentType: string; body: string }>): void {
+  metrics().then(
+    ({ contentType, body }) => {
+      response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      response.end(body);
+    },
+    () => {
+      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('metrics unavailable\n');
+    },
+  );
 }
 
 /** The HTTP side of the one port: health endpoint, and a hint for browsers that open it as a page. */
@@ -15,6 +42,10 @@ export function createHttpServer(routes: HttpRoutes): Server {
       const body = JSON.stringify(routes.health());
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       response.end(body);
+      return;
+    }
+    if (request.method === 'GET' && path === '/metrics' && routes.metrics !== undefined) {
+      serveMetrics(response, routes.metrics);
       return;
     }
     if (request.method === 'GET' && path === '/readyz') {

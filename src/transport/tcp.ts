@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
@@ -22,7 +23,7 @@ export class TcpConnection implements Connection {
     readonly protocol: string,
     readonly remoteAddress: string,
     readonly log: Logger,
-    onGone: (connection: TcpConnection) => void,
+    onGone: (connection: TcpConnection, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -31,8 +32,9 @@ export class TcpConnection implements Connection {
     });
     socket.on('close', () => {
       this.ended = true;
-      this.log.info({ reason: this.closeReason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
-      onGone(this);
+      const lifetimeMs = Date.now() - this.openedAt;
+      this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
+      onGone(this, this.closeReason, lifetimeMs);
       this.input.closed(1000, this.closeReason);
     });
   }
@@ -66,8 +68,7 @@ export class TcpConnection implements Connection {
 export interface TcpListenerOptions {
   module: ProtocolModule;
   admission: Admission;
-  /** A refused connection, for metrics. */
-  onRefused?(limit: string): void;
+  metrics: Metrics;
   /** The protocol name connections carry (`mqtt`). */
   protocol: string;
   log: Logger;
@@ -90,17 +91,19 @@ export class TcpListener {
     const refusal = this.options.admission.admit(remote);
     if (refusal !== undefined) {
       this.options.log.warn({ remote, limit: refusal, transport: 'tcp' }, 'connection refused: connection limit');
-      this.options.onRefused?.(refusal);
+      this.options.metrics.limitHit(refusal);
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
     const id = `${this.options.idPrefix}${this.nextId++}`;
     const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: 'tcp' });
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone) => {
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone, reason, lifetimeMs) => {
       this.connections.delete(gone);
       this.options.admission.release();
+      this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);
     });
+    this.options.metrics.connectionOpened(this.options.protocol);
     this.connections.add(connection);
     log.info('connection open');
     this.options.module.accept(connection);
@@ -123,4 +126,11 @@ export class TcpListener {
     for (const connection of this.connections) connection.terminate();
     await closed;
   }
+}
+
+/** A stable word for why a TCP connection ended, for the disconnect metric. */
+function tcpCloseReason(reason: string): string {
+  if (reason === 'peer closed' || reason === 'client disconnect') return 'normal';
+  if (reason.startsWith('E')) return 'network_error';
+  return reason.replace(/[^a-z0-9]+/gi, '_').toLowerCase().slice(0, 40);
 }

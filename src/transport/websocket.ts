@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
 import { negotiate } from './negotiate.js';
 import { originAllowed } from './origin.js';
@@ -21,8 +22,7 @@ export interface WebSocketListenerOptions {
   allowAllOrigins: boolean;
   /** Ping every `intervalMs` (0: never); drop a peer silent for `timeoutMs`. */
   heartbeat: { intervalMs: number; timeoutMs: number };
-  /** A refused upgrade, for metrics: `origin`, `max_connections`, `accept_rate`... */
-  onRefused?(limit: string): void;
+  metrics: Metrics;
   /** Starts verifying a token carried by the upgrade request, if there is one. */
   upgradeAuth(request: IncomingMessage): Promise<AuthOutcome> | undefined;
 }
@@ -84,7 +84,7 @@ export class WebSocketListener {
     const origin = request.headers.origin;
     if (!originAllowed(origin, this.options.allowedOrigins, this.options.allowAllOrigins)) {
       log.info({ remote: remoteAddress, origin }, 'upgrade refused: origin not allowed');
-      this.options.onRefused?.('origin');
+      this.options.metrics.limitHit('origin');
       refuse(socket, 403, 'origin not allowed\n');
       return;
     }
@@ -106,7 +106,7 @@ export class WebSocketListener {
     const refusal = this.options.admission.admit(remoteAddress);
     if (refusal !== undefined) {
       log.warn({ remote: remoteAddress, limit: refusal }, 'upgrade refused: connection limit');
-      this.options.onRefused?.(refusal);
+      this.options.metrics.limitHit(refusal);
       refuse(socket, 503, 'too many connections, try again later\n');
       return;
     }
@@ -116,10 +116,14 @@ export class WebSocketListener {
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const id = `c${this.nextId++}`;
       const connectionLog = log.child({ conn: id, remote: remoteAddress, protocol: result.protocol });
-      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, (gone) => {
+      const { metrics } = this.options;
+      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, (gone, code, reason, lifetimeMs) => {
         this.connections.delete(gone);
         this.options.admission.release();
+        if (code === 1009) metrics.limitHit('message_size');
+        metrics.connectionClosed(result.protocol, wsCloseReason(code, reason), lifetimeMs);
       });
+      metrics.connectionOpened(result.protocol);
       this.connections.add(connection);
       connectionLog.info({ path: request.url }, 'connection open');
       module.accept(connection);
@@ -151,4 +155,29 @@ function refuse(socket: Duplex, status: number, body: string): void {
       '\r\n' +
       body,
   );
+}
+
+/** A stable word for why a WebSocket closed, for the disconnect metric (RFC 6455 section 7.4.1). */
+function wsCloseReason(code: number, reason: string): string {
+  if (reason === 'heartbeat timeout') return 'heartbeat_timeout';
+  if (reason === 'handshake timeout') return 'handshake_timeout';
+  if (reason === 'shutdown deadline') return 'shutdown';
+  switch (code) {
+    case 1000:
+    case 1001:
+    case 1005:
+      return 'normal';
+    case 1002:
+    case 1003:
+    case 1007:
+      return 'protocol_error';
+    case 1008:
+      return 'policy';
+    case 1009:
+      return 'message_too_big';
+    case 1011:
+      return 'internal_error';
+    default:
+      return 'abnormal';
+  }
 }

@@ -20,7 +20,7 @@ export class WebSocketConnection implements Connection {
     readonly remoteAddress: string,
     readonly log: Logger,
     readonly upgradeAuth: Promise<AuthOutcome> | undefined,
-    onGone: (connection: WebSocketConnection) => void,
+    onGone: (connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('message', (data, isBinary) => {
       this.lastSeen = Date.now();
@@ -33,8 +33,9 @@ export class WebSocketConnection implements Connection {
       // When ws failed the connection itself it sent a close code the local event does not report (1006).
       const code = this.failure?.code ?? peerCode;
       const reason = this.failure?.reason ?? reasonBuffer.toString();
-      this.log.info({ code, reason, lifetimeMs: Date.now() - this.openedAt }, 'connection closed');
-      onGone(this);
+      const lifetimeMs = Date.now() - this.openedAt;
+      this.log.info({ code, reason, lifetimeMs }, 'connection closed');
+      onGone(this, code, reason, lifetimeMs);
       this.input.closed(code, reason);
     });
     socket.on('error', (error) => {

@@ -21,6 +21,7 @@ import type { Realm } from '../../src/core/realm.js';
 import { Router } from '../../src/core/router.js';
 import type { Authorizer } from '../../src/core/types.js';
 import type { AuthService, Connection, ConnectionHandler, Logger, ModuleContext } from '../../src/port.js';
+import { noMetrics } from '../../src/observability/metrics.js';
 
 export type MqttVersion = 3 | 4 | 5;
 
@@ -326,6 +327,7 @@ export function mqttHarness(options: HarnessOptions = {}): MqttHarness {
     log,
     // Unit tests drive connections by hand; the handshake deadline is a black-box test's business.
     handshakeTimeoutMs: 0,
+    metrics: noMetrics,
   };
   const mqttOptions: MqttOptions = { ...DEFAULTS.mqtt, sysInterval: 0, ...options.mqtt };
   const module = createMqttModule(context, mqttOptions);

@@ -159,9 +159,17 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     session.core.reauthenticated(principal, realm.options.tokenExpiryGraceMs ?? 0);
   }
   if (session === undefined || session.isEnded) {
-    session = new MqttSession(key, clientId, { maxQueued: options.maxQueued }, hub.stats, connection.log, (ended) => {
-      if (hub.sessions.get(ended.key) === ended) hub.sessions.delete(ended.key);
-    });
+    session = new MqttSession(
+      key,
+      clientId,
+      { maxQueued: options.maxQueued },
+      hub.stats,
+      connection.log,
+      (ended) => {
+        if (hub.sessions.get(ended.key) === ended) hub.sessions.delete(ended.key);
+      },
+      hub.context.metrics,
+    );
     session.core = realm.join(
       principal,
       {
@@ -233,6 +241,8 @@ function willOf(packet: IConnectPacket, version: number): Will | undefined {
 /** CONNACK with a refusal, then the close [MQTT-3.2.2-7]. */
 function refuse(connection: MqttConnection, version: number, refusal: Refusal): void {
   connection.log.info({ reason: refusal.reason, message: refusal.message }, 'mqtt connect refused');
+  const authReason = AUTH_FAILURES[refusal.reason];
+  if (authReason !== undefined) connection.hub.context.metrics.authFailed('mqtt', authReason);
   connection.send({
     cmd: 'connack',
     sessionPresent: false,
@@ -242,3 +252,11 @@ function refuse(connection: MqttConnection, version: number, refusal: Refusal): 
   } as never);
   connection.close(refusal.message);
 }
+
+/** Refusals that are authentication failures, by the word the auth failure metric uses. */
+const AUTH_FAILURES: Readonly<Record<number, string>> = {
+  [Reason.BadUserNameOrPassword]: 'denied',
+  [Reason.NotAuthorized]: 'not_authorized',
+  [Reason.ServerUnavailable]: 'failed',
+  [Reason.BadAuthenticationMethod]: 'no_method',
+};
