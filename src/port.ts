@@ -76,6 +76,11 @@ export interface ModuleContext {
   readonly handshakeTimeoutMs: number;
   /** Where the module reports messages, refusals, drops and limits (see src/observability/metrics.ts). */
   readonly metrics: Metrics;
+  /**
+   * Slow consumers: past `softBytes` waiting on a connection's socket, messages that may be lost (QoS 0, WAMP
+   * events) are dropped and counted; past `hardBytes` the connection is closed.
+   */
+  readonly backpressure: { softBytes: number; hardBytes: number };
 }
 
 /** A protocol module: it takes connections whose negotiated subprotocol is one of its own. */

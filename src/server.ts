@@ -107,6 +107,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log,
     handshakeTimeoutMs: config.limits.handshakeTimeoutSec * 1000,
     metrics,
+    backpressure: { softBytes: config.limits.slowConsumerBytes, hardBytes: config.limits.maxBufferedBytes },
   };
   const mqtt = createMqttModule(context, config.mqtt);
   const modules: ProtocolModule[] = [createWampModule(context), mqtt];

@@ -242,6 +242,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
 
   sendPublish(message: Outgoing, packetId: number, dup: boolean): void {
     if (this.state !== 'connected') return;
+    if (this.congested(message.qos)) return;
     const v5 = this.version === 5;
     // The common fan-out case: bytes shared with every other receiver of the same message (publish-encoder.ts).
     if (!dup && message.shareable === true && !(v5 && this.clientTopicAliasMaximum > 0)) {
@@ -298,6 +299,26 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     this.hub.stats.bytesSent += bytes.length;
     this.hub.context.metrics.messageOut('mqtt', 'PUBLISH', bytes.length);
     this.network.send(bytes, true);
+    return true;
+  }
+
+  /**
+   * A client that does not read fast enough: past the soft limit its QoS 0 messages are dropped (QoS 1/2 have
+   * their own window and queue); past the hard limit it is disconnected, so its buffer never grows without bound.
+   */
+  private congested(qos: number): boolean {
+    const buffered = this.network.bufferedAmount;
+    const { softBytes, hardBytes } = this.hub.context.backpressure;
+    if (buffered <= softBytes) return false;
+    if (buffered > hardBytes) {
+      this.log.warn({ buffered }, 'slow consumer: disconnected');
+      this.hub.context.metrics.limitHit('slow_consumer');
+      this.hub.context.metrics.dropped('slow_consumer');
+      this.disconnect(Reason.QuotaExceeded, 'slow consumer');
+      return true;
+    }
+    if (qos > 0) return false;
+    this.hub.context.metrics.dropped('slow_consumer');
     return true;
   }
 

@@ -96,12 +96,14 @@ export class WampPeer implements ConnectionHandler, SessionSink {
       this.context.metrics.dropped('unencodable');
       return;
     }
+    if (this.overHardLimit()) return;
     this.context.metrics.messageOut(this.connection.protocol, TypeName[message[0] as number] ?? 'UNKNOWN', bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
 
   /** Sends an encoded EVENT (shared by every receiver of its subscription). */
   sendEvent(bytes: Buffer): void {
+    if (this.overHardLimit()) return;
     this.context.metrics.messageOut(this.connection.protocol, 'EVENT', bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
@@ -226,9 +228,37 @@ export class WampPeer implements ConnectionHandler, SessionSink {
     session?.leave();
   }
 
+  /**
+   * A peer that does not read fast enough: past the soft limit its events are dropped (WAMP events carry no
+   * delivery guarantee); past the hard limit it is disconnected, so its buffer never grows without bound.
+   */
+  private congested(): boolean {
+    if (this.connection.bufferedAmount <= this.context.backpressure.softBytes) return false;
+    this.context.metrics.dropped('slow_consumer');
+    return true;
+  }
+
+  /**
+   * Messages that are never dropped (INVOCATION, RESULT, ERROR...) still must not pile up without bound: past the
+   * hard limit the peer is disconnected.
+   */
+  private overHardLimit(): boolean {
+    const buffered = this.connection.bufferedAmount;
+    if (buffered <= this.context.backpressure.hardBytes) return false;
+    if (this.state !== 'closed') {
+      this.log.warn({ buffered }, 'slow consumer: disconnected');
+      this.context.metrics.limitHit('slow_consumer');
+      this.leaveCore();
+      this.state = 'closed';
+      this.connection.close(CloseCode.TryAgainLater, 'slow consumer');
+    }
+    return true;
+  }
+
   // ---- SessionSink: the core delivering to this peer ----
 
   event(publication: Publication, subscription: SubscriptionRef, _options: SubscriberOptions): void {
+    if (this.congested()) return;
     const bytes = encodeEvent(this.serializer, publication, subscription);
     if (bytes !== undefined) this.sendEvent(bytes);
     else {

@@ -156,6 +156,10 @@ export interface Config {
     connectionRatePerIp: number;
     /** New connections accepted per second in total; 0: no limit. */
     connectionRate: number;
+    /** Bytes waiting on a socket past which QoS 0 messages and WAMP events for it are dropped (and counted). */
+    slowConsumerBytes: number;
+    /** Bytes waiting on a socket past which the connection is closed as a slow consumer. */
+    maxBufferedBytes: number;
   };
   /** WebSocket pings: every `intervalSec` a ping; a peer silent (no message, no pong) for `timeoutSec` is dropped. */
   heartbeat: {
@@ -217,7 +221,7 @@ export const DEFAULTS: Config = {
     sysInterval: 10,
   },
   log: { level: 'info' },
-  limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutSec: 10, maxConnections: 0, connectionRatePerIp: 0, connectionRate: 0 },
+  limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutSec: 10, maxConnections: 0, connectionRatePerIp: 0, connectionRate: 0, slowConsumerBytes: 1024 * 1024, maxBufferedBytes: 16 * 1024 * 1024 },
   heartbeat: { intervalSec: 30, timeoutSec: 75 },
   allowedOrigins: [],
   shutdownTimeoutSec: 10,

@@ -39,6 +39,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'limits.maxConnections', env: 'SWITCHBOARD_MAX_CONNECTIONS', flag: 'max-connections', type: 'int', help: 'Most open connections; 0: no limit. Default: 0.' },
   { key: 'limits.connectionRatePerIp', env: 'SWITCHBOARD_CONNECTION_RATE_PER_IP', flag: 'connection-rate-per-ip', type: 'int', help: 'New connections per second from one IP; 0: no limit. Default: 0.' },
   { key: 'limits.connectionRate', env: 'SWITCHBOARD_CONNECTION_RATE', flag: 'connection-rate', type: 'int', help: 'New connections per second in total; 0: no limit. Default: 0.' },
+  { key: 'limits.slowConsumerBytes', env: 'SWITCHBOARD_SLOW_CONSUMER_BYTES', flag: 'slow-consumer-bytes', type: 'int', help: 'Buffered bytes past which QoS 0/WAMP events for a socket are dropped. Default: 1048576.' },
+  { key: 'limits.maxBufferedBytes', env: 'SWITCHBOARD_MAX_BUFFERED_BYTES', flag: 'max-buffered-bytes', type: 'int', help: 'Buffered bytes past which a slow consumer is disconnected. Default: 16777216.' },
   { key: 'heartbeat.intervalSec', env: 'SWITCHBOARD_PING_INTERVAL', flag: 'ping-interval', type: 'int', help: 'Seconds between WebSocket pings; 0: off. Default: 30.' },
   { key: 'heartbeat.timeoutSec', env: 'SWITCHBOARD_PING_TIMEOUT', flag: 'ping-timeout', type: 'int', help: 'Seconds of silence before a WebSocket peer is dropped. Default: 75.' },
   { key: 'allowedOrigins', env: 'SWITCHBOARD_ALLOWED_ORIGINS', flag: 'allowed-origins', type: 'list', help: "Origins browsers may connect from, comma-separated ('*': any). Default: empty, every origin." },

@@ -70,6 +70,8 @@ export const configSchema = z.strictObject({
     maxConnections: z.number().int().min(0),
     connectionRatePerIp: z.number().min(0),
     connectionRate: z.number().min(0),
+    slowConsumerBytes: z.number().int().min(1024),
+    maxBufferedBytes: z.number().int().min(1024),
   }),
   heartbeat: z.strictObject({
     intervalSec: z.number().int().min(0).max(3600),

@@ -45,4 +45,5 @@ export const CloseCode = {
   PolicyViolation: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
+  TryAgainLater: 1013,
 } as const;

@@ -328,6 +328,7 @@ export function mqttHarness(options: HarnessOptions = {}): MqttHarness {
     // Unit tests drive connections by hand; the handshake deadline is a black-box test's business.
     handshakeTimeoutMs: 0,
     metrics: noMetrics,
+    backpressure: { softBytes: Number.MAX_SAFE_INTEGER, hardBytes: Number.MAX_SAFE_INTEGER },
   };
   const mqttOptions: MqttOptions = { ...DEFAULTS.mqtt, sysInterval: 0, ...options.mqtt };
   const module = createMqttModule(context, mqttOptions);
