@@ -53,7 +53,7 @@ export function isDevelopmentMode(config: Config): boolean {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.logger ?? createLogger({ level: config.log.level });
+  const log = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY === true });
   const developmentMode = isDevelopmentMode(config);
   const host = config.host ?? (developmentMode ? '127.0.0.1' : '0.0.0.0');
 

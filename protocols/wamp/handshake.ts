@@ -109,6 +109,7 @@ function welcome(peer: WampPeer, principal: Principal): void {
     { interrupts: calleeHandlesInterrupt(peer.helloDetails) },
   );
   peer.established();
+  connection.annotate({ realm: realm.name, authid: principal.authid, session: peer.session.id });
   peer.log.info(
     { session: peer.session.id, realm: realm.name, authid: principal.authid, authrole: principal.authrole, authmethod: principal.authmethod },
     'session joined',

@@ -144,6 +144,8 @@ export interface Config {
   mqtt: MqttConfig;
   log: {
     level: LogLevel;
+    /** Human-readable lines (pino-pretty) instead of JSON. Unset: only when standard output is a terminal. */
+    pretty?: boolean;
   };
   limits: {
     /** Largest accepted WebSocket message, in bytes (close 1009 past it). */

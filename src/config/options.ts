@@ -60,5 +60,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'mqtt.maxSessionExpiry', env: 'SWITCHBOARD_MQTT_MAX_SESSION_EXPIRY', flag: 'mqtt-max-session-expiry', type: 'int', help: 'Cap on session expiry in seconds (also 3.1.1 persistent sessions); 0: no cap. Default: 0.' },
   { key: 'mqtt.requireUsernameMatch', env: 'SWITCHBOARD_MQTT_REQUIRE_USERNAME_MATCH', flag: 'mqtt-require-username-match', type: 'bool', help: 'Require the MQTT username to equal the token subject. Default: false.' },
   { key: 'mqtt.sysInterval', env: 'SWITCHBOARD_MQTT_SYS_INTERVAL', flag: 'mqtt-sys-interval', type: 'int', help: 'Seconds between $SYS updates; 0: off. Default: 10.' },
+  { key: 'log.pretty', env: 'SWITCHBOARD_LOG_PRETTY', flag: 'log-pretty', type: 'bool', help: 'Human-readable logs instead of JSON. Default: only on a terminal.' },
   { key: 'log.level', env: 'SWITCHBOARD_LOG_LEVEL', flag: 'log-level', type: 'string', help: 'fatal, error, warn, info, debug, trace or silent. Default: info.' },
 ];

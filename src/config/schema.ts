@@ -63,6 +63,7 @@ export const configSchema = z.strictObject({
   }),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    pretty: z.boolean().optional(),
   }),
   limits: z.strictObject({
     maxMessageSize: z.number().int().min(1024),

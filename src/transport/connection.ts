@@ -21,8 +21,10 @@ export interface Connection {
   /** `websocket`, `tcp` or `tls`. */
   readonly transport: string;
   readonly remoteAddress: string;
-  /** Child logger carrying the connection id, address and protocol. */
+  /** Child logger carrying the connection id, address and protocol (and realm and authid once logged in). */
   readonly log: Logger;
+  /** Adds fields to every later log line about this connection (the realm and authid at login). */
+  annotate(fields: Record<string, unknown>): void;
   /** The verification of a token that came with the WebSocket upgrade, started as the upgrade arrived. */
   readonly upgradeAuth: Promise<AuthOutcome> | undefined;
   /** Bytes queued for sending and not yet written to the socket. */

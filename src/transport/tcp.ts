@@ -22,7 +22,7 @@ export class TcpConnection implements Connection {
     readonly id: string,
     readonly protocol: string,
     readonly remoteAddress: string,
-    readonly log: Logger,
+    private logger: Logger,
     onGone: (connection: TcpConnection, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
@@ -37,6 +37,14 @@ export class TcpConnection implements Connection {
       onGone(this, this.closeReason, lifetimeMs);
       this.input.closed(1000, this.closeReason);
     });
+  }
+
+  get log(): Logger {
+    return this.logger;
+  }
+
+  annotate(fields: Record<string, unknown>): void {
+    this.logger = this.logger.child(fields);
   }
 
   get bufferedAmount(): number {

@@ -18,7 +18,7 @@ export class WebSocketConnection implements Connection {
     readonly id: string,
     readonly protocol: string,
     readonly remoteAddress: string,
-    readonly log: Logger,
+    private logger: Logger,
     readonly upgradeAuth: Promise<AuthOutcome> | undefined,
     onGone: (connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number) => void,
   ) {
@@ -44,6 +44,14 @@ export class WebSocketConnection implements Connection {
       this.failure = { code: closeCodeFor(wsCode), reason: error.message };
       this.log.warn({ err: error.message, wsCode }, 'websocket error');
     });
+  }
+
+  get log(): Logger {
+    return this.logger;
+  }
+
+  annotate(fields: Record<string, unknown>): void {
+    this.logger = this.logger.child(fields);
   }
 
   get bufferedAmount(): number {

@@ -164,3 +164,23 @@ describe('connection limits', () => {
     expect(r.logs.some((line) => line.limit === 'accept_rate_ip')).toBe(true);
   });
 });
+
+describe('log lines', () => {
+  it('after login, lines about a connection carry its realm and authid, the close line included', async () => {
+    const r = await start({}, true);
+    const [wamp] = await RawWamp.session(r.url, 'json', { authid: 'alice' });
+    wamp.send([6, {}, 'wamp.close.close_realm']);
+    await wamp.waitClosed();
+    const mqtt = await connectClient(`mqtt://127.0.0.1:${r.mqttPort}`, 4, { clientId: 'device-7' });
+    await mqtt.endAsync();
+    const deadline = Date.now() + 2000;
+    const closes = () => r.logs.filter((line) => line.msg === 'connection closed');
+    while (closes().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closes()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ protocol: 'wamp.2.json', realm: 'realm1', authid: 'alice' }),
+        expect.objectContaining({ protocol: 'mqtt', realm: 'realm1', authid: 'device-7', clientId: 'device-7' }),
+      ]),
+    );
+  });
+});

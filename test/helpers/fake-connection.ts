@@ -127,6 +127,9 @@ export class FakeConnection implements Connection {
     void Promise.resolve().then(() => this.notifyClosed(code, reason));
   }
 
+  /** Log annotations are not what these tests look at. */
+  annotate(): void {}
+
   setHandler(handler: ConnectionHandler): void {
     this.handler = handler;
     const held = this.held;

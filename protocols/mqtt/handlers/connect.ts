@@ -214,6 +214,7 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     sessionPresent,
     ...(version === 5 ? { reasonCode: Reason.Success, properties: connackProperties } : { returnCode: 0 }),
   } as never);
+  connection.network.annotate({ realm: realmName, authid: principal.authid, clientId });
   connection.log.info(
     { clientId, session: session.core.id, realm: realmName, authid: principal.authid, authmethod: principal.authmethod, version, sessionPresent, keepalive },
     'mqtt session connected',
