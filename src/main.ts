@@ -33,7 +33,23 @@ async function main(): Promise<void> {
       process.stderr.write(`switchboard: ${why}: authorization not reloaded: ${(error as Error).message}\n`);
     }
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  const reloadTls = (why: string) => {
+    try {
+      server.reloadTls();
+    } catch (error) {
+      process.stderr.write(`switchboard: ${why}: TLS certificate not reloaded: ${(error as Error).message}\n`);
+    }
+  };
+  process.on('SIGHUP', () => {
+    reload('SIGHUP');
+    reloadTls('SIGHUP');
+  });
+  for (const file of [loaded.config.tls.cert, loaded.config.tls.key]) {
+    if (file === undefined) continue;
+    watchFile(file, { interval: 2000 }, (now, before) => {
+      if (now.mtimeMs !== before.mtimeMs) reloadTls('certificate file changed');
+    }).unref?.();
+  }
   if (loaded.file !== undefined) {
     // Polling survives editors that replace the file instead of writing it in place.
     watchFile(loaded.file, { interval: 1000 }, (now, before) => {

@@ -18,7 +18,9 @@ import { createLogger } from './observability/logger.js';
 import type { ModuleContext, ProtocolModule } from './port.js';
 import { PrometheusMetrics, routerStats } from './observability/prometheus.js';
 import { createHttpServer, createMetricsServer } from './transport/http.js';
+import type { Server as TlsServer } from 'node:tls';
 import { Admission } from './transport/admission.js';
+import { loadTlsMaterial } from './transport/tls.js';
 import { cookieOriginAllowed } from './transport/origin.js';
 import { TcpListener } from './transport/tcp.js';
 import { WebSocketListener } from './transport/websocket.js';
@@ -33,6 +35,10 @@ export interface RunningServer {
   readonly port: number;
   /** MQTT over TCP port, or undefined when that listener is off. */
   readonly mqttPort: number | undefined;
+  /** MQTT over TLS port, or undefined when TLS is not configured or that listener is off. */
+  readonly mqttTlsPort: number | undefined;
+  /** Reads the TLS certificate and key again; new connections use them. False when TLS is not configured. */
+  reloadTls(): boolean;
   /** `ws://host:port/` */
   readonly url: string;
   readonly router: Router;
@@ -137,6 +143,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const startedAt = Date.now();
   let stopping = false;
   const scrape = async () => ({ contentType: metrics.contentType, body: await metrics.text() });
+  const tlsFiles = config.tls.cert !== undefined && config.tls.key !== undefined ? { cert: config.tls.cert, key: config.tls.key } : undefined;
+  const tlsMaterial = tlsFiles === undefined ? undefined : loadTlsMaterial(tlsFiles);
   const http = createHttpServer({
     notReady: () => (stopping ? 'shutting down' : undefined),
     ...(config.metrics.enabled && config.metrics.port === 0 ? { metrics: scrape } : {}),
@@ -146,7 +154,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       connections: listener.connections.size,
       sessions: router.sessionCount,
     }),
-  });
+  }, tlsMaterial);
   http.on('upgrade', (request, socket, head) => listener.handleUpgrade(request, socket, head));
   http.on('clientError', (error, socket) => {
     log.debug({ err: error.message }, 'bad HTTP request');
@@ -166,6 +174,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       throw error;
     }
   }
+  let mqttTls: TcpListener | undefined;
+  let mqttTlsPort: number | undefined;
+  if (tlsMaterial !== undefined && config.mqtt.tlsPort > 0) {
+    mqttTls = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 's', admission, metrics, tls: tlsMaterial });
+    try {
+      mqttTlsPort = await mqttTls.listen(config.mqtt.tlsPort, host);
+    } catch (error) {
+      http.close();
+      await tcp?.close(0);
+      throw error;
+    }
+  }
   let metricsServer: Server | undefined;
   if (config.metrics.enabled && config.metrics.port > 0) {
     metricsServer = createMetricsServer(scrape);
@@ -173,7 +193,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   log.info(
-    { host, port, mqttPort: mqttPort ?? null, realm: config.realm, protocols: modules.flatMap((m) => m.subprotocols) },
+    {
+      host,
+      port,
+      tls: tlsMaterial !== undefined,
+      mqttPort: mqttPort ?? null,
+      mqttTlsPort: mqttTlsPort ?? null,
+      realm: config.realm,
+      protocols: modules.flatMap((m) => m.subprotocols),
+    },
     'switchboard listening',
   );
 
@@ -181,9 +209,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     host,
     port,
     mqttPort,
-    url: `ws://${urlHost}:${port}/`,
+    mqttTlsPort,
+    url: `${tlsMaterial === undefined ? 'ws' : 'wss'}://${urlHost}:${port}/`,
     router,
     developmentMode,
+    reloadTls: () => {
+      if (tlsFiles === undefined) return false;
+      const fresh = loadTlsMaterial(tlsFiles);
+      (http as unknown as TlsServer).setSecureContext({ cert: fresh.cert, key: fresh.key });
+      mqttTls?.setSecureContext(fresh);
+      log.info('TLS certificate reloaded');
+      return true;
+    },
     reloadAuthorization: (realms) => {
       authorizer.reload(realms);
       const revoked = router.revalidate();
@@ -195,7 +232,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stopping = true;
       listener.close();
       for (const module of modules) module.shutdown?.('wamp.close.system_shutdown');
-      await Promise.all([closeHttp(http, listener, config.shutdownTimeoutSec * 1000), tcp?.close(config.shutdownTimeoutSec * 1000)]);
+      await Promise.all([
+        closeHttp(http, listener, config.shutdownTimeoutSec * 1000),
+        tcp?.close(config.shutdownTimeoutSec * 1000),
+        mqttTls?.close(config.shutdownTimeoutSec * 1000),
+      ]);
       if (metricsServer !== undefined) await new Promise((resolve) => metricsServer!.close(resolve));
       metrics.stop();
       log.info('switchboard stopped');

@@ -99,6 +99,8 @@ export interface JwtConfig {
 export interface MqttConfig {
   /** MQTT over plain TCP; 0 turns the listener off. */
   port: number;
+  /** MQTT over TLS, when `tls.cert` and `tls.key` are set; 0 turns it off. */
+  tlsPort: number;
   /** Cap on the keepalive a client may ask for, in seconds; 0: no cap. */
   maxKeepalive: number;
   /** Largest MQTT packet accepted and announced, in bytes. */
@@ -177,6 +179,13 @@ export interface Config {
   allowedOrigins: string[];
   /** Seconds the router waits for sessions to close on SIGTERM/SIGINT before it exits anyway. */
   shutdownTimeoutSec: number;
+  /** TLS: with a certificate and key, the main port serves `https://` and `wss://`, and MQTT over TLS opens. */
+  tls: {
+    /** PEM certificate (chain) file. */
+    cert?: string;
+    /** PEM private key file. */
+    key?: string;
+  };
   metrics: {
     /** Serve Prometheus metrics at `/metrics`. */
     enabled: boolean;
@@ -210,6 +219,7 @@ export const DEFAULTS: Config = {
   },
   mqtt: {
     port: 1883,
+    tlsPort: 8883,
     maxKeepalive: 0,
     maxPacketSize: 1024 * 1024,
     maxInflight: 100,
@@ -227,5 +237,6 @@ export const DEFAULTS: Config = {
   heartbeat: { intervalSec: 30, timeoutSec: 75 },
   allowedOrigins: [],
   shutdownTimeoutSec: 10,
+  tls: {},
   metrics: { enabled: true, port: 0 },
 };

@@ -49,6 +49,7 @@ export const configSchema = z.strictObject({
   }),
   mqtt: z.strictObject({
     port: z.number().int().min(0).max(65535),
+    tlsPort: z.number().int().min(0).max(65535),
     maxKeepalive: z.number().int().min(0).max(65535),
     maxPacketSize: z.number().int().min(1024).max(268_435_460),
     maxInflight: z.number().int().min(1).max(65535),
@@ -80,5 +81,8 @@ export const configSchema = z.strictObject({
   }),
   allowedOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "must be '*' or an origin such as https://app.example.com")),
   shutdownTimeoutSec: z.number().int().min(0).max(3600),
+  tls: z
+    .strictObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+    .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'tls.cert and tls.key go together: set both or neither'),
   metrics: z.strictObject({ enabled: z.boolean(), port: z.number().int().min(0).max(65535) }),
 }) satisfies z.ZodType<Config>;

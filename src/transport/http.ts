@@ -1,4 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsMaterial } from './tls.js';
 
 export interface HttpRoutes {
   /** Body of GET /healthz (liveness: the process answers). */
@@ -34,9 +36,12 @@ function serveMetrics(response: ServerResponse, metrics: () => Promise<{ content
   );
 }
 
-/** The HTTP side of the one port: health endpoint, and a hint for browsers that open it as a page. */
-export function createHttpServer(routes: HttpRoutes): Server {
-  return createServer((request: IncomingMessage, response: ServerResponse) => {
+/**
+ * The HTTP side of the one port: health, readiness and metrics endpoints, and a hint for browsers that open it as a
+ * page. With TLS material it is HTTPS, and WebSocket upgrades on it are `wss://`.
+ */
+export function createHttpServer(routes: HttpRoutes, tls?: TlsMaterial): Server {
+  const handler: RequestListener = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/healthz') {
       const body = JSON.stringify(routes.health());
@@ -61,5 +66,7 @@ export function createHttpServer(routes: HttpRoutes): Server {
     }
     response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     response.end('not found\n');
-  });
+  };
+  // An HTTPS server is an HTTP server for everything used here (upgrade, close, closeAllConnections).
+  return tls === undefined ? createServer(handler) : (createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as Server);
 }

@@ -1,16 +1,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
+import type { TlsMaterial } from './tls.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
 
 /** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
 export class TcpConnection implements Connection {
-  readonly transport = 'tcp';
   readonly upgradeAuth: Promise<AuthOutcome> | undefined = undefined;
   private readonly input = new HandlerSlot();
   private closeReason = 'peer closed';
@@ -23,6 +24,8 @@ export class TcpConnection implements Connection {
     readonly protocol: string,
     readonly remoteAddress: string,
     private logger: Logger,
+    /** `tcp`, or `tls` for a TLS socket. */
+    readonly transport: string,
     onGone: (connection: TcpConnection, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
@@ -75,6 +78,8 @@ export class TcpConnection implements Connection {
 
 export interface TcpListenerOptions {
   module: ProtocolModule;
+  /** Serve TLS with this material (MQTT over TLS); plain TCP without it. */
+  tls?: TlsMaterial;
   admission: Admission;
   metrics: Metrics;
   /** The protocol name connections carry (`mqtt`). */
@@ -91,7 +96,15 @@ export class TcpListener {
   private nextId = 1;
 
   constructor(private readonly options: TcpListenerOptions) {
-    this.server = createServer((socket) => this.accept(socket));
+    this.server =
+      options.tls === undefined
+        ? createServer((socket) => this.accept(socket))
+        : createTlsServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => this.accept(socket));
+  }
+
+  /** New TLS connections use the new certificate; existing ones keep theirs. */
+  setSecureContext(tls: TlsMaterial): void {
+    (this.server as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key });
   }
 
   private accept(socket: Socket): void {
@@ -105,8 +118,9 @@ export class TcpListener {
     }
     socket.setNoDelay(true);
     const id = `${this.options.idPrefix}${this.nextId++}`;
-    const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: 'tcp' });
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, (gone, reason, lifetimeMs) => {
+    const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: this.options.tls === undefined ? 'tcp' : 'tls' });
+    const transport = this.options.tls === undefined ? 'tcp' : 'tls';
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, transport, (gone, reason, lifetimeMs) => {
       this.connections.delete(gone);
       this.options.admission.release();
       this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);

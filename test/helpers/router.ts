@@ -29,6 +29,7 @@ export function testConfig(patch: ConfigPatch = {}): Config {
   merged.port = 0;
   // MQTT over TCP stays off unless a test asks for it (then with a free port: see startTestRouter).
   merged.mqtt.port = patch.mqtt?.port ?? 0;
+  merged.mqtt.tlsPort = patch.mqtt?.tlsPort ?? 0;
   // Tests close routers often; waiting out slow clients for 10 s each time would only slow the suite down.
   merged.shutdownTimeoutSec = patch.shutdownTimeoutSec ?? 2;
   return configSchema.parse(merged) as Config;
