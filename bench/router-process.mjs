@@ -14,7 +14,9 @@ export async function freePort() {
 /** Resolves with the port and the child once the router says it listens. */
 export async function startRouter(extraArgs = []) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js', '--port', String(port), '--mqtt-port', '0', '--log-level', 'info', ...extraArgs], {
+  // BENCH_ROUTER_ARGS adds router flags to every case (for example --compression).
+  const fromEnv = (process.env.BENCH_ROUTER_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+  const child = spawn(process.execPath, ['dist/src/main.js', '--port', String(port), '--mqtt-port', '0', '--log-level', 'info', ...extraArgs, ...fromEnv], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {

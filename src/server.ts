@@ -127,6 +127,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     modules,
     defaultProtocol: config.defaultProtocol,
     maxMessageSize: config.limits.maxMessageSize,
+    compression: config.compression.enabled ? { thresholdBytes: config.compression.thresholdBytes } : undefined,
     log,
     admission,
     metrics,

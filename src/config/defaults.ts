@@ -179,6 +179,12 @@ export interface Config {
   allowedOrigins: string[];
   /** Seconds the router waits for sessions to close on SIGTERM/SIGINT before it exits anyway. */
   shutdownTimeoutSec: number;
+  /** WebSocket permessage-deflate (RFC 7692): smaller frames for more CPU. */
+  compression: {
+    enabled: boolean;
+    /** Messages smaller than this many bytes are sent uncompressed. */
+    thresholdBytes: number;
+  };
   /** TLS: with a certificate and key, the main port serves `https://` and `wss://`, and MQTT over TLS opens. */
   tls: {
     /** PEM certificate (chain) file. */
@@ -237,6 +243,7 @@ export const DEFAULTS: Config = {
   heartbeat: { intervalSec: 30, timeoutSec: 75 },
   allowedOrigins: [],
   shutdownTimeoutSec: 10,
+  compression: { enabled: false, thresholdBytes: 1024 },
   tls: {},
   metrics: { enabled: true, port: 0 },
 };

@@ -50,6 +50,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'limits.maxMessageSize', env: 'SWITCHBOARD_MAX_MESSAGE_SIZE', flag: 'max-message-size', type: 'int', help: 'Largest WebSocket message in bytes (close 1009 past it). Default: 1048576.' },
   { key: 'mqtt.port', env: 'SWITCHBOARD_MQTT_PORT', flag: 'mqtt-port', type: 'int', help: 'MQTT over TCP port; 0 turns it off. Default: 1883.' },
   { key: 'mqtt.tlsPort', env: 'SWITCHBOARD_MQTT_TLS_PORT', flag: 'mqtt-tls-port', type: 'int', help: 'MQTT over TLS port (with tls.cert/key); 0 turns it off. Default: 8883.' },
+  { key: 'compression.enabled', env: 'SWITCHBOARD_COMPRESSION', flag: 'compression', type: 'bool', help: 'WebSocket permessage-deflate. Default: false.' },
+  { key: 'compression.thresholdBytes', env: 'SWITCHBOARD_COMPRESSION_THRESHOLD', flag: 'compression-threshold', type: 'int', help: 'Smallest message compressed, in bytes. Default: 1024.' },
   { key: 'tls.cert', env: 'SWITCHBOARD_TLS_CERT', flag: 'tls-cert', type: 'string', help: 'PEM certificate file: serve https/wss and MQTT over TLS.' },
   { key: 'tls.key', env: 'SWITCHBOARD_TLS_KEY', flag: 'tls-key', type: 'string', help: 'PEM private key file for tls.cert.' },
   { key: 'mqtt.maxKeepalive', env: 'SWITCHBOARD_MQTT_MAX_KEEPALIVE', flag: 'mqtt-max-keepalive', type: 'int', help: 'Cap on MQTT keepalive in seconds; 0: no cap. Default: 0.' },

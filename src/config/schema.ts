@@ -81,6 +81,7 @@ export const configSchema = z.strictObject({
   }),
   allowedOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "must be '*' or an origin such as https://app.example.com")),
   shutdownTimeoutSec: z.number().int().min(0).max(3600),
+  compression: z.strictObject({ enabled: z.boolean(), thresholdBytes: z.number().int().min(0) }),
   tls: z
     .strictObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
     .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'tls.cert and tls.key go together: set both or neither'),

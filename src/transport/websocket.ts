@@ -14,6 +14,8 @@ export interface WebSocketListenerOptions {
   modules: readonly ProtocolModule[];
   defaultProtocol: string | undefined;
   maxMessageSize: number;
+  /** permessage-deflate for messages of at least `thresholdBytes`, or undefined for none. */
+  compression: { thresholdBytes: number } | undefined;
   log: Logger;
   admission: Admission;
   /** Origins browsers may connect from; see origin.ts. */
@@ -49,7 +51,8 @@ export class WebSocketListener {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageSize,
-      perMessageDeflate: false,
+      perMessageDeflate:
+        options.compression === undefined ? false : { threshold: options.compression.thresholdBytes, serverNoContextTakeover: true },
       clientTracking: false,
       // Echo exactly what negotiate() chose; when the client offered nothing, echo nothing.
       handleProtocols: (_offered, request) => this.chosen.get(request) ?? false,

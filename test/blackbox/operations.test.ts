@@ -184,3 +184,19 @@ describe('log lines', () => {
     );
   });
 });
+
+describe('permessage-deflate', () => {
+  it('is negotiated only when compression.enabled is set', async () => {
+    const off = await start();
+    const plain = (await open(off.url, ['wamp.2.json'])) as WebSocket;
+    expect(plain.extensions).toBe('');
+    await off.close();
+    router = undefined;
+    const on = await start({ compression: { enabled: true, thresholdBytes: 0 } });
+    const compressed = (await open(on.url, ['wamp.2.json'])) as WebSocket;
+    expect(compressed.extensions).toContain('permessage-deflate');
+    compressed.send(JSON.stringify([1, 'realm1', { roles: { subscriber: {} } }]));
+    const welcome = await new Promise<unknown[]>((resolve) => compressed.once('message', (data) => resolve(JSON.parse(String(data)))));
+    expect(welcome[0]).toBe(2);
+  });
+});
