@@ -16,49 +16,42 @@ import { fromComponents } from './uri.js';
  * the same bytes. Fan-out is synchronous and walks one subscription's receivers in a row, so remembering the
  * last encoding per serializer is enough to hit for all of them.
  */
+/** Why an EVENT could not be made: a topic with no WAMP spelling, or a payload this serializer cannot write. */
+export type Undeliverable = 'uncrossable' | 'unencodable';
+
 interface Memo {
   publication: Publication | undefined;
   subscription: SubscriptionRef | undefined;
-  bytes: Buffer | undefined;
+  bytes: Buffer | Undeliverable | undefined;
 }
 
 const memos = new Map<Serializer, Memo>();
 
-/**
- * Events not delivered: topics with no WAMP spelling (see `uri.fromComponents`), and payloads this serializer
- * cannot write.
- */
-export const eventStats = { uncrossable: 0, unencodable: 0 };
-
-export function encodeEvent(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | undefined {
+export function encodeEvent(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | Undeliverable {
   let memo = memos.get(serializer);
   if (memo === undefined) {
     memo = { publication: undefined, subscription: undefined, bytes: undefined };
     memos.set(serializer, memo);
   }
-  if (memo.publication === publication && memo.subscription === subscription) return memo.bytes;
+  if (memo.publication === publication && memo.subscription === subscription && memo.bytes !== undefined) return memo.bytes;
   memo.publication = publication;
   memo.subscription = subscription;
   try {
     memo.bytes = build(serializer, publication, subscription);
   } catch {
     // The sink must not throw into the broker's fan-out; this subscription's receivers miss this event.
-    eventStats.unencodable++;
-    memo.bytes = undefined;
+    memo.bytes = 'unencodable';
   }
   return memo.bytes;
 }
 
-function build(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | undefined {
+function build(serializer: Serializer, publication: Publication, subscription: SubscriptionRef): Buffer | Undeliverable {
   const details: Record<string, unknown> = {};
   // An exact subscription only matches topics spelled like its own URI; a pattern can match a topic from
   // another protocol whose components have no WAMP spelling.
   if (subscription.policy !== 'exact') {
     const topic = fromComponents(publication.topic);
-    if (topic === undefined) {
-      eventStats.uncrossable++;
-      return undefined;
-    }
+    if (topic === undefined) return 'uncrossable';
     details.topic = topic;
   }
   addMessageProperties(details, publication.properties);

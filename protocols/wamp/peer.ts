@@ -260,11 +260,12 @@ export class WampPeer implements ConnectionHandler, SessionSink {
   event(publication: Publication, subscription: SubscriptionRef, _options: SubscriberOptions): void {
     if (this.congested()) return;
     const bytes = encodeEvent(this.serializer, publication, subscription);
-    if (bytes !== undefined) this.sendEvent(bytes);
-    else {
-      this.context.metrics.dropped('uncrossable');
-      this.log.debug({ subscription: subscription.id, publication: publication.id }, 'event not deliverable over WAMP');
+    if (typeof bytes !== 'string') {
+      this.sendEvent(bytes);
+      return;
     }
+    this.context.metrics.dropped(bytes);
+    this.log.debug({ subscription: subscription.id, publication: publication.id, why: bytes }, 'event not deliverable over WAMP');
   }
 
   invocation(invocation: Invocation): void {
