@@ -60,6 +60,8 @@ export interface AuthService {
   checkRealm(principal: Principal, realm: string): AuthOutcome;
   /** The principal of an anonymous session. */
   anonymous(authid?: string): Principal;
+  /** The principal of a client that presented a certificate verified against `tls.clientCa`. */
+  certificate(commonName: string): Principal;
 }
 
 /** What the router gives a module when it is created. */

@@ -68,6 +68,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     tokens,
     anonymousAllowed: config.allowAnonymous ?? developmentMode,
     anonymousRole: config.anonymousRole,
+    certificateRole: config.tls.clientCertRole,
   });
   if (developmentMode) {
     const where = isLoopback(host)
@@ -144,8 +145,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const startedAt = Date.now();
   let stopping = false;
   const scrape = async () => ({ contentType: metrics.contentType, body: await metrics.text() });
-  const tlsFiles = config.tls.cert !== undefined && config.tls.key !== undefined ? { cert: config.tls.cert, key: config.tls.key } : undefined;
+  const tlsFiles =
+    config.tls.cert !== undefined && config.tls.key !== undefined ? { cert: config.tls.cert, key: config.tls.key } : undefined;
   const tlsMaterial = tlsFiles === undefined ? undefined : loadTlsMaterial(tlsFiles);
+  // MQTT over TLS may also ask devices for client certificates.
+  const mqttTlsFiles = tlsFiles === undefined ? undefined : { ...tlsFiles, clientCa: config.tls.clientCa, requireClientCert: config.tls.requireClientCert };
   const http = createHttpServer({
     notReady: () => (stopping ? 'shutting down' : undefined),
     ...(config.metrics.enabled && config.metrics.port === 0 ? { metrics: scrape } : {}),
@@ -178,7 +182,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let mqttTls: TcpListener | undefined;
   let mqttTlsPort: number | undefined;
   if (tlsMaterial !== undefined && config.mqtt.tlsPort > 0) {
-    mqttTls = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 's', admission, metrics, tls: tlsMaterial });
+    const withClientCerts = loadTlsMaterial(mqttTlsFiles!);
+    mqttTls = new TcpListener({ module: mqtt, protocol: 'mqtt', log, idPrefix: 's', admission, metrics, tls: withClientCerts });
     try {
       mqttTlsPort = await mqttTls.listen(config.mqtt.tlsPort, host);
     } catch (error) {
@@ -218,7 +223,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (tlsFiles === undefined) return false;
       const fresh = loadTlsMaterial(tlsFiles);
       (http as unknown as TlsServer).setSecureContext({ cert: fresh.cert, key: fresh.key });
-      mqttTls?.setSecureContext(fresh);
+      mqttTls?.setSecureContext(loadTlsMaterial(mqttTlsFiles!));
       log.info('TLS certificate reloaded');
       return true;
     },

@@ -8,6 +8,8 @@ export interface AuthServiceOptions {
   tokens: TokenAuthenticator | undefined;
   anonymousAllowed: boolean;
   anonymousRole: string;
+  /** Authrole of certificate logins. */
+  certificateRole?: string;
 }
 
 /** The one authenticator every protocol module uses. */
@@ -30,6 +32,10 @@ export class RouterAuth implements AuthService {
 
   checkRealm(principal: Principal, realm: string): AuthOutcome {
     return checkRealm(principal, realm);
+  }
+
+  certificate(commonName: string): Principal {
+    return { authid: commonName, authrole: this.options.certificateRole ?? 'device', authmethod: 'tls', authprovider: 'tls' };
   }
 
   anonymous(authid?: string): Principal {

@@ -191,6 +191,15 @@ export interface Config {
     cert?: string;
     /** PEM private key file. */
     key?: string;
+    /**
+     * PEM CA bundle that signs client certificates. Set: MQTT over TLS asks clients for a certificate, and one
+     * signed by this CA logs in without other credentials (authid: its common name).
+     */
+    clientCa?: string;
+    /** Refuse MQTT over TLS connections without a valid client certificate. */
+    requireClientCert: boolean;
+    /** Authrole of sessions that logged in with a client certificate. */
+    clientCertRole: string;
   };
   metrics: {
     /** Serve Prometheus metrics at `/metrics`. */
@@ -244,6 +253,6 @@ export const DEFAULTS: Config = {
   allowedOrigins: [],
   shutdownTimeoutSec: 10,
   compression: { enabled: false, thresholdBytes: 1024 },
-  tls: {},
+  tls: { requireClientCert: false, clientCertRole: 'device' },
   metrics: { enabled: true, port: 0 },
 };

@@ -83,7 +83,13 @@ export const configSchema = z.strictObject({
   shutdownTimeoutSec: z.number().int().min(0).max(3600),
   compression: z.strictObject({ enabled: z.boolean(), thresholdBytes: z.number().int().min(0) }),
   tls: z
-    .strictObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+    .strictObject({
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      clientCa: z.string().min(1).optional(),
+      requireClientCert: z.boolean(),
+      clientCertRole: z.string().min(1),
+    })
     .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'tls.cert and tls.key go together: set both or neither'),
   metrics: z.strictObject({ enabled: z.boolean(), port: z.number().int().min(0).max(65535) }),
 }) satisfies z.ZodType<Config>;

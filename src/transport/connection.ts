@@ -25,6 +25,8 @@ export interface Connection {
   readonly log: Logger;
   /** Adds fields to every later log line about this connection (the realm and authid at login). */
   annotate(fields: Record<string, unknown>): void;
+  /** The common name of a client certificate the TLS layer verified against `tls.clientCa`, if any. */
+  readonly certificateName?: string;
   /** The verification of a token that came with the WebSocket upgrade, started as the upgrade arrived. */
   readonly upgradeAuth: Promise<AuthOutcome> | undefined;
   /** Bytes queued for sending and not yet written to the socket. */

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AuthOutcome } from '../auth/types.js';
@@ -26,6 +26,7 @@ export class TcpConnection implements Connection {
     private logger: Logger,
     /** `tcp`, or `tls` for a TLS socket. */
     readonly transport: string,
+    readonly certificateName: string | undefined,
     onGone: (connection: TcpConnection, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
@@ -99,12 +100,21 @@ export class TcpListener {
     this.server =
       options.tls === undefined
         ? createServer((socket) => this.accept(socket))
-        : createTlsServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => this.accept(socket));
+        : createTlsServer(
+            {
+              cert: options.tls.cert,
+              key: options.tls.key,
+              ...(options.tls.clientCa === undefined
+                ? {}
+                : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: options.tls.requireClientCert === true }),
+            },
+            (socket) => this.accept(socket),
+          );
   }
 
   /** New TLS connections use the new certificate; existing ones keep theirs. */
   setSecureContext(tls: TlsMaterial): void {
-    (this.server as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+    (this.server as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key, ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa }) });
   }
 
   private accept(socket: Socket): void {
@@ -120,7 +130,8 @@ export class TcpListener {
     const id = `${this.options.idPrefix}${this.nextId++}`;
     const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: this.options.tls === undefined ? 'tcp' : 'tls' });
     const transport = this.options.tls === undefined ? 'tcp' : 'tls';
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, transport, (gone, reason, lifetimeMs) => {
+    const certificateName = verifiedName(socket);
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, transport, certificateName, (gone, reason, lifetimeMs) => {
       this.connections.delete(gone);
       this.options.admission.release();
       this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);
@@ -155,4 +166,12 @@ function tcpCloseReason(reason: string): string {
   if (reason === 'peer closed' || reason === 'client disconnect') return 'normal';
   if (reason.startsWith('E')) return 'network_error';
   return reason.replace(/[^a-z0-9]+/gi, '_').toLowerCase().slice(0, 40);
+}
+
+/** The common name of a client certificate the TLS layer verified, if the socket is TLS and has one. */
+function verifiedName(socket: Socket): string | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  const name = tls.getPeerCertificate().subject?.CN;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }

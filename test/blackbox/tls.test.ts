@@ -108,3 +108,48 @@ describe('TLS', () => {
     expect(r.logs.some((line) => line.msg === 'TLS certificate reloaded')).toBe(true);
   });
 });
+
+describe('MQTT client certificates', () => {
+  /** A CA, and a client certificate it signed for `commonName`. */
+  function makeClientCertificate(commonName: string): void {
+    const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca']);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${commonName}`]);
+    run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '1']);
+  }
+
+  async function startWithClientCa(requireClientCert: boolean): Promise<TestRouter> {
+    router = await startTestRouter({
+      tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), clientCa: join(dir, 'ca.pem'), requireClientCert, clientCertRole: 'device' },
+      mqtt: { tlsPort: await freePort() },
+      jwt: { secret: 'a-secret-long-enough-for-hs256-tokens!' },
+      allowAnonymous: false,
+    });
+    return router;
+  }
+
+  it('a device with a certificate signed by tls.clientCa logs in by it: authid is its common name', async () => {
+    makeClientCertificate('device-42');
+    const r = await startWithClientCa(false);
+    const tls = { ca: readFileSync(join(dir, 'cert.pem')), cert: readFileSync(join(dir, 'client.pem')), key: readFileSync(join(dir, 'client.key')) };
+    const client = await connectClient(`mqtts://127.0.0.1:${r.mqttTlsPort}`, 5, tls);
+    expect(client.connected).toBe(true);
+    const login = r.logs.find((line) => line.msg === 'mqtt session connected');
+    expect(login).toMatchObject({ authid: 'device-42', authmethod: 'tls' });
+    const session = [...r.router.realm('realm1')!.sessions.values()].find((s) => s.authid === 'device-42');
+    expect(session?.authrole).toBe('device');
+  });
+
+  it('without a certificate the device needs other credentials, or cannot connect when one is required', async () => {
+    makeClientCertificate('device-43');
+    const optional = await startWithClientCa(false);
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const refused = await connectClient(`mqtts://127.0.0.1:${optional.mqttTlsPort}`, 5, { ca }).catch((error: { code?: number }) => error);
+    expect((refused as { code?: number }).code).toBe(0x87);
+    await optional.close();
+    router = undefined;
+    const required = await startWithClientCa(true);
+    const failed = await connectClient(`mqtts://127.0.0.1:${required.mqttTlsPort}`, 5, { ca, connectTimeout: 2000 }).catch((error: Error) => error);
+    expect(failed).toBeInstanceOf(Error);
+  });
+});

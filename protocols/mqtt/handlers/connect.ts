@@ -104,6 +104,9 @@ async function authenticate(connection: MqttConnection, packet: IConnectPacket, 
     outcome = await auth.verifyToken(packet.password.toString('utf8'), 'jwt');
   } else if (connection.network.upgradeAuth !== undefined) {
     outcome = await connection.network.upgradeAuth;
+  } else if (connection.network.certificateName !== undefined) {
+    // TLS verified the client certificate against tls.clientCa: it is the credential.
+    return auth.certificate(connection.network.certificateName);
   } else if (auth.anonymousAllowed) {
     return auth.anonymous(packet.username !== undefined && packet.username !== '' ? packet.username : clientId);
   } else {
