@@ -2,6 +2,8 @@
  * The dealer, driven through Router -> Realm -> Session with a sink that records what it receives.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { allowAll } from '../../../src/auth/authorizer.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
 import { CoreError } from '../../../src/core/errors.js';
 import { WILDCARD, type Policy } from '../../../src/core/match/types.js';
 import { Payload } from '../../../src/core/payload.js';
@@ -13,45 +15,10 @@ import type {
   Action,
   Authorizer,
   CallOptions,
-  CancelMode,
   Invocation,
   InvokePolicy,
-  Publication,
   Registration,
-  SessionSink,
-  SubscriberOptions,
-  Subscription,
 } from '../../../src/core/types.js';
-
-class RecordingSink implements SessionSink {
-  readonly events: Array<{ publication: Publication; subscription: Subscription; options: SubscriberOptions }> = [];
-  readonly invocations: Invocation[] = [];
-  readonly interrupts: Array<{ invocation: Invocation; mode: CancelMode; reason: string }> = [];
-  readonly results: Array<{ requestId: number; payload: Payload }> = [];
-  readonly errors: Array<{ requestId: number; error: string; payload: Payload | undefined }> = [];
-  readonly closes: Array<{ reason: string; message: string }> = [];
-
-  event(publication: Publication, subscription: Subscription, options: SubscriberOptions): void {
-    this.events.push({ publication, subscription, options });
-  }
-  invocation(invocation: Invocation): void {
-    this.invocations.push(invocation);
-  }
-  interrupt(invocation: Invocation, mode: CancelMode, reason: string): void {
-    this.interrupts.push({ invocation, mode, reason });
-  }
-  result(requestId: number, payload: Payload): void {
-    this.results.push({ requestId, payload });
-  }
-  callError(requestId: number, error: string, payload: Payload | undefined): void {
-    this.errors.push({ requestId, error, payload });
-  }
-  close(reason: string, message: string): void {
-    this.closes.push({ reason, message });
-  }
-}
-
-const allowAll: Authorizer = { authorize: () => true };
 
 /** Registrations besides the meta procedures every realm's system session holds. */
 function userRegistrations(realm: Realm): number {

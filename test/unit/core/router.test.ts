@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { allowAll } from '../../../src/auth/authorizer.js';
 import { MAX_ID } from '../../../src/core/ids.js';
 import type { Realm } from '../../../src/core/realm.js';
 import { Router } from '../../../src/core/router.js';
 import type { Session } from '../../../src/core/session.js';
-import type { Authorizer, SessionSink } from '../../../src/core/types.js';
-
-const allowAll: Authorizer = { authorize: () => true };
+import type { SessionSink } from '../../../src/core/types.js';
 
 /** A sink that receives nothing in these tests: the router itself never delivers. */
 const quietSink: SessionSink = {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { allowAll } from '../../../src/auth/authorizer.js';
 import { Router } from '../../../src/core/router.js';
-import type { Authorizer } from '../../../src/core/types.js';
 import type { Metrics } from '../../../src/observability/metrics.js';
 import {
   MAX_SERIES,
@@ -251,7 +251,6 @@ describe('PrometheusMetrics', () => {
   });
 
   it('routerStats sums over the realms of a Router', async () => {
-    const allowAll: Authorizer = { authorize: () => true };
     const router = new Router(allowAll);
     const one = router.addRealm('realm1', { uriCheck: 'loose' });
     const two = router.addRealm('realm2', { uriCheck: 'loose' });
