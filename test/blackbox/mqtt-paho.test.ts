@@ -7,14 +7,13 @@
  * Only /usr/bin/python3 is used (the `python3` on PATH may lack the module). If paho is missing the tests fail,
  * they do not skip: CI installs python3-paho-mqtt.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { deferred, openSession, within, type OpenSession } from '../helpers/autobahn.js';
+import { probePython, PYTHON, PythonScripts, type PyChild, type PyRun } from '../helpers/python.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { hs256, SECRET } from '../helpers/tokens.js';
 
-const PYTHON = process.env.SWITCHBOARD_TEST_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/mqtt_paho.py', import.meta.url));
 /** The script stops itself after this long; the test kills it a little later as a last resort. */
 const SCRIPT_TIMEOUT_SEC = 8;
@@ -22,48 +21,11 @@ const KILL_AFTER_MS = (SCRIPT_TIMEOUT_SEC + 3) * 1000;
 const VERSIONS = ['311', '5'] as const;
 type PahoVersion = (typeof VERSIONS)[number];
 
-// ---------------------------------------------------------------------------------------------------------
 // Prerequisite: paho-mqtt importable by /usr/bin/python3.
+const python = probePython('paho.mqtt, paho.mqtt.client', 'paho.mqtt.__version__', 'python3-paho-mqtt');
 
-function checkPython(): { problem?: string; version?: string } {
-  const probe = spawnSync(PYTHON, ['-c', 'import paho.mqtt, paho.mqtt.client; print(paho.mqtt.__version__)'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  if (probe.error) return { problem: `cannot run ${PYTHON}: ${probe.error.message}` };
-  if (probe.status !== 0) {
-    return {
-      problem: `${PYTHON} cannot import paho.mqtt (install the Debian package python3-paho-mqtt): ${probe.stderr.trim().split('\n').pop()}`,
-    };
-  }
-  return { version: probe.stdout.trim() };
-}
-const python = checkPython();
-
-// ---------------------------------------------------------------------------------------------------------
-// Running the Python client.
-
-interface PyRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  lines: Array<Record<string, unknown>>;
-  /** The last JSON line: the script's result. */
-  result: Record<string, any>;
-  stderr: string;
-}
-
-interface PyChild {
-  /** Resolves with the first `{"ready": true}` line. */
-  ready: Promise<void>;
-  done: Promise<PyRun>;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
+const scripts = new PythonScripts(KILL_AFTER_MS);
+afterEach(() => scripts.killAll());
 
 function startPython(url: string, version: PahoVersion, scenario: string, options: { jwt?: string; topic?: string; qos?: string } = {}): PyChild {
   if (python.problem) throw new Error(python.problem);
@@ -71,54 +33,7 @@ function startPython(url: string, version: PahoVersion, scenario: string, option
   if (options.jwt !== undefined) args.push('--jwt', options.jwt);
   if (options.topic !== undefined) args.push('--topic', options.topic);
   if (options.qos !== undefined) args.push('--qos', options.qos);
-  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: Array<Record<string, unknown>> = [];
-  let stdout = '';
-  let stderr = '';
-  let readyResolve!: () => void;
-  let readyReject!: (error: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    readyResolve = resolve;
-    readyReject = reject;
-  });
-  ready.catch(() => undefined); // only some callers wait for it
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    stdout += chunk;
-    let newline;
-    while ((newline = stdout.indexOf('\n')) >= 0) {
-      const text = stdout.slice(0, newline).trim();
-      stdout = stdout.slice(newline + 1);
-      if (text === '') continue;
-      try {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        if (line.ready === true) readyResolve();
-      } catch {
-        lines.push({ unparsed: text });
-      }
-    }
-  });
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-  const done = new Promise<PyRun>((resolve, reject) => {
-    child.on('error', (error) => {
-      clearTimeout(killer);
-      reject(new Error(`cannot spawn ${PYTHON}: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      children.delete(child);
-      const result = (lines.at(-1) ?? { ok: false, error: 'no output' }) as Record<string, any>;
-      readyReject(new Error(`python exited (code ${code}, signal ${signal}) before ready: ${JSON.stringify(result)} ${stderr}`));
-      resolve({ code, signal, lines, result, stderr });
-    });
-  });
-  return { ready, done };
+  return scripts.start(args);
 }
 
 function runPython(url: string, version: PahoVersion, scenario: string, options: { jwt?: string; topic?: string; qos?: string } = {}): Promise<PyRun> {

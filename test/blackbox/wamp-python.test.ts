@@ -7,16 +7,15 @@
  * Only /usr/bin/python3 is used (the `python3` on PATH may lack the modules). If autobahn or cbor2 is missing
  * the tests fail, they do not skip: CI installs python3-autobahn and python3-cbor2.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 // autobahn-js ships no type declarations; the little used here is typed by AutobahnJs below.
 // @ts-ignore
 import autobahnModule from 'autobahn';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { probePython, PYTHON, PythonScripts, type PyChild, type PyRun } from '../helpers/python.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 
-const PYTHON = process.env.SWITCHBOARD_TEST_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/wamp_client.py', import.meta.url));
 const REALM = 'realm1';
 const SECRET = 'x'.repeat(32);
@@ -27,102 +26,15 @@ const KILL_AFTER_MS = (SCRIPT_TIMEOUT_SEC + 3) * 1000;
 const SERIALIZERS = ['json', 'cbor'] as const;
 type PySerializer = (typeof SERIALIZERS)[number];
 
-// ---------------------------------------------------------------------------------------------------------
 // Prerequisite: autobahn-python and cbor2 importable by /usr/bin/python3.
+const pythonProblem = probePython('autobahn, cbor2, txaio', 'autobahn.__version__', 'python3-autobahn and python3-cbor2').problem;
 
-function checkPython(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import autobahn, cbor2, txaio; print(autobahn.__version__)'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  if (probe.error) return `cannot run ${PYTHON}: ${probe.error.message}`;
-  if (probe.status !== 0) {
-    return (
-      `${PYTHON} cannot import autobahn/cbor2 (install the Debian packages python3-autobahn and python3-cbor2): ` +
-      probe.stderr.trim().split('\n').pop()
-    );
-  }
-  return undefined;
-}
-const pythonProblem = checkPython();
-
-// ---------------------------------------------------------------------------------------------------------
-// Running the Python client.
-
-interface PyRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Every JSON line printed on stdout, in order. */
-  lines: Array<Record<string, unknown>>;
-  /** The last JSON line: the script's result. */
-  result: Record<string, any>;
-  stderr: string;
-}
-
-interface PyChild {
-  /** Resolves with the first `{"ready": true, ...}` line. */
-  ready: Promise<Record<string, unknown>>;
-  done: Promise<PyRun>;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
+const scripts = new PythonScripts(KILL_AFTER_MS);
+afterEach(() => scripts.killAll());
 
 function startPython(url: string, serializer: PySerializer, scenario: string, jwt?: string): PyChild {
   if (pythonProblem) throw new Error(pythonProblem);
-  const args = [SCRIPT, url, REALM, serializer, scenario, ...(jwt === undefined ? [] : [jwt]), '--timeout', String(SCRIPT_TIMEOUT_SEC)];
-  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: Array<Record<string, unknown>> = [];
-  let stdout = '';
-  let stderr = '';
-  let readyResolve!: (line: Record<string, unknown>) => void;
-  let readyReject!: (error: Error) => void;
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    readyResolve = resolve;
-    readyReject = reject;
-  });
-  ready.catch(() => undefined); // only some callers wait for it
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    stdout += chunk;
-    let newline;
-    while ((newline = stdout.indexOf('\n')) >= 0) {
-      const text = stdout.slice(0, newline).trim();
-      stdout = stdout.slice(newline + 1);
-      if (text === '') continue;
-      try {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        if (line.ready === true) readyResolve(line);
-      } catch {
-        lines.push({ unparsed: text });
-      }
-    }
-  });
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-  const done = new Promise<PyRun>((resolve, reject) => {
-    child.on('error', (error) => {
-      clearTimeout(killer);
-      reject(new Error(`cannot spawn ${PYTHON}: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      children.delete(child);
-      const result = (lines.at(-1) ?? { ok: false, error: 'no output' }) as Record<string, any>;
-      readyReject(new Error(`python exited (code ${code}, signal ${signal}) before ready: ${JSON.stringify(result)} ${stderr}`));
-      resolve({ code, signal, lines, result, stderr });
-    });
-  });
-  return { ready, done };
+  return scripts.start([SCRIPT, url, REALM, serializer, scenario, ...(jwt === undefined ? [] : [jwt]), '--timeout', String(SCRIPT_TIMEOUT_SEC)]);
 }
 
 function runPython(url: string, serializer: PySerializer, scenario: string, jwt?: string): Promise<PyRun> {
