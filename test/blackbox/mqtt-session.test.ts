@@ -1,8 +1,8 @@
 /**
  * MQTT sessions, black-box, over the matrix protocol version (3.1.1, 5.0) x transport (WebSocket, TCP): CONNECT
  * checks, client identifiers, takeover, keepalive, persistent sessions and their queues, in-flight resends,
- * session expiry, wills, JWT login, limits and bad input. Clients are mqtt.js, or raw clients (RawMqtt over TCP,
- * a small raw WebSocket client below) where exact packets matter. Test names carry the spec clause ids: MQTT
+ * session expiry, wills, JWT login, limits and bad input. Clients are mqtt.js, or raw clients (the RawMqtt
+ * helper, over TCP or WebSocket) where exact packets matter. Test names carry the spec clause ids: MQTT
  * 3.1.1 (OASIS Standard, 2014) and MQTT 5.0 (OASIS Standard, 2019).
  *
  * Every suite is concurrent (the timing tests wait seconds): each test opens its clients in a scope of its own,
@@ -12,7 +12,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endAll, RawMqtt, urlOf, type Transport, type Version } from '../helpers/mqtt.js';
 import { startTestRouter, type ConfigPatch, type TestRouter } from '../helpers/router.js';
@@ -42,7 +41,7 @@ interface Dialed {
 /** What a test opened, closed after it. Tests run concurrently, each in its own scope. */
 class Scope {
   readonly clients: MqttClient[] = [];
-  readonly wires: Wire[] = [];
+  readonly wires: RawMqtt[] = [];
   readonly routers: TestRouter[] = [];
   async close(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
@@ -131,134 +130,8 @@ async function refused(url: string, version: Version, options: IClientOptions = 
   return connack!;
 }
 
-/** A raw MQTT client over either transport, recording decoded packets and raw bytes. */
-interface Wire {
-  readonly packets: Packet[];
-  readonly closed: boolean;
-  /** Every byte the router sent, in order. */
-  bytes(): Buffer;
-  send(packet: Record<string, unknown>): void;
-  sendBytes(bytes: Buffer | number[]): void;
-  next(timeoutMs?: number): Promise<Packet>;
-  waitClosed(timeoutMs?: number): Promise<boolean>;
-  destroy(): void;
-}
-
-/** RawMqtt (the helper) over TCP, with the raw bytes recorded as well. */
-class TcpWire implements Wire {
-  private readonly chunks: Buffer[] = [];
-  constructor(private readonly raw: RawMqtt) {
-    raw.socket.on('data', (chunk: Buffer) => this.chunks.push(chunk));
-  }
-  get packets(): Packet[] {
-    return this.raw.packets;
-  }
-  get closed(): boolean {
-    return this.raw.closed;
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  send(packet: Record<string, unknown>): void {
-    this.raw.send(packet);
-  }
-  sendBytes(bytes: Buffer | number[]): void {
-    this.raw.sendBytes(bytes);
-  }
-  next(timeoutMs?: number): Promise<Packet> {
-    return this.raw.next(timeoutMs);
-  }
-  waitClosed(timeoutMs?: number): Promise<boolean> {
-    return this.raw.waitClosed(timeoutMs);
-  }
-  destroy(): void {
-    this.raw.destroy();
-  }
-}
-
-/** The same over WebSocket (subprotocol `mqtt`, binary messages). */
-class WsWire implements Wire {
-  readonly packets: Packet[] = [];
-  closed = false;
-  private readonly chunks: Buffer[] = [];
-  private readonly parser: ReturnType<typeof mqttPacket.parser>;
-  private waiters: Array<() => void> = [];
-  private cursor = 0;
-
-  private constructor(
-    private readonly socket: WebSocket,
-    private readonly version: Version,
-  ) {
-    this.parser = mqttPacket.parser({ protocolVersion: version });
-    this.parser.on('packet', (packet: Packet) => {
-      this.packets.push(packet);
-      this.wake();
-    });
-    this.parser.on('error', () => undefined);
-    socket.on('message', (data: Buffer) => {
-      this.chunks.push(data);
-      this.parser.parse(data);
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(url: string, version: Version): Promise<WsWire> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, 'mqtt');
-      socket.binaryType = 'nodebuffer';
-      socket.once('open', () => resolve(new WsWire(socket, version)));
-      socket.once('error', reject);
-    });
-  }
-
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  send(packet: Record<string, unknown>): void {
-    this.socket.send(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: this.version } as never));
-  }
-  sendBytes(bytes: Buffer | number[]): void {
-    this.socket.send(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
-  }
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-  private wait(until: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, until - Date.now()));
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-  async next(timeoutMs = 3000): Promise<Packet> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.cursor >= this.packets.length) {
-      if (this.closed) throw new Error('connection closed while waiting for a packet');
-      if (Date.now() >= deadline) throw new Error('timed out waiting for a packet');
-      await this.wait(deadline);
-    }
-    return this.packets[this.cursor++]!;
-  }
-  async waitClosed(timeoutMs = 3000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await this.wait(deadline);
-    return this.closed;
-  }
-  destroy(): void {
-    this.socket.terminate();
-  }
-}
-
-async function wire(router: TestRouter, transport: Transport, version: Version): Promise<Wire> {
-  const made = transport === 'tcp' ? new TcpWire(await RawMqtt.connect(router.mqttPort!, version)) : await WsWire.connect(router.url, version);
+async function wire(router: TestRouter, transport: Transport, version: Version): Promise<RawMqtt> {
+  const made = transport === 'tcp' ? await RawMqtt.connect(router.mqttPort!, version) : await RawMqtt.connectWebSocket(router.url, version);
   scope().wires.push(made);
   return made;
 }
@@ -269,7 +142,7 @@ async function rawSession(
   transport: Transport,
   version: Version,
   connect: Record<string, unknown>,
-): Promise<{ wire: Wire; connack: IConnackPacket }> {
+): Promise<{ wire: RawMqtt; connack: IConnackPacket }> {
   const w = await wire(router, transport, version);
   w.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, keepalive: 60, ...connect });
   const connack = (await w.next()) as IConnackPacket;

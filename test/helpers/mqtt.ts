@@ -1,7 +1,8 @@
 /** mqtt.js clients and a raw TCP client for black-box MQTT tests. Every client made here is ended by `endAll`. */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import WebSocket from 'ws';
 import type { TestRouter } from './router.js';
 
 export type Transport = 'ws' | 'tcp';
@@ -34,51 +35,89 @@ export async function endAll(): Promise<void> {
   for (const raw of rawOpened.splice(0)) raw.destroy();
 }
 
+/** The two ways a raw client reaches the router: a TCP socket or a WebSocket (subprotocol `mqtt`). */
+interface Pipe {
+  write(bytes: Buffer): void;
+  destroy(): void;
+}
+
 /**
- * A raw MQTT client over TCP: sends packets built with mqtt-packet (or any bytes) and records what the router
- * sends back, decoded. For malformed input and exact wire checks.
+ * A raw MQTT client over TCP or WebSocket: sends packets built with mqtt-packet (or any bytes) and records what
+ * the router sends back, decoded, and as raw bytes. For malformed input and exact wire checks.
  */
 export class RawMqtt {
   readonly packets: Packet[] = [];
   closed = false;
+  private readonly chunks: Buffer[] = [];
   private readonly parser: ReturnType<typeof mqttPacket.parser>;
   private waiters: Array<() => void> = [];
   private cursor = 0;
+  private pipe!: Pipe;
 
-  private constructor(
-    readonly socket: Socket,
-    private readonly version: Version,
-  ) {
+  private constructor(private readonly version: Version) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
     this.parser.on('packet', (packet: Packet) => {
       this.packets.push(packet);
       this.wake();
     });
-    socket.on('data', (chunk: Buffer) => this.parser.parse(chunk));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
+    this.parser.on('error', () => undefined);
   }
 
+  private received(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.parser.parse(chunk);
+  }
+
+  private ended(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  /** Over TCP, to the router's `mqtt.port`. */
   static connect(port: number, version: Version = 4): Promise<RawMqtt> {
     return new Promise((resolve, reject) => {
+      const raw = new RawMqtt(version);
       const socket = netConnect(port, '127.0.0.1', () => {
-        const raw = new RawMqtt(socket, version);
+        rawOpened.push(raw);
+        resolve(raw);
+      });
+      raw.pipe = { write: (bytes) => socket.write(bytes), destroy: () => socket.destroy() };
+      socket.on('data', (chunk: Buffer) => raw.received(chunk));
+      socket.on('close', () => raw.ended());
+      socket.once('error', reject);
+      socket.on('error', () => undefined);
+    });
+  }
+
+  /** Over WebSocket, with subprotocol `mqtt`, one packet per message as sent. */
+  static connectWebSocket(url: string, version: Version = 4): Promise<RawMqtt> {
+    return new Promise((resolve, reject) => {
+      const raw = new RawMqtt(version);
+      const socket = new WebSocket(url, 'mqtt');
+      socket.binaryType = 'nodebuffer';
+      raw.pipe = { write: (bytes) => socket.send(bytes), destroy: () => socket.terminate() };
+      socket.on('message', (data: Buffer) => raw.received(data));
+      socket.on('close', () => raw.ended());
+      socket.once('open', () => {
         rawOpened.push(raw);
         resolve(raw);
       });
       socket.once('error', reject);
+      socket.on('error', () => undefined);
     });
   }
 
+  /** Every byte the router sent, in order. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
   send(packet: Record<string, unknown>): void {
-    this.socket.write(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: this.version } as never));
+    this.pipe.write(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: this.version } as never));
   }
 
   sendBytes(bytes: Buffer | number[]): void {
-    this.socket.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
+    this.pipe.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
   }
 
   private wake(): void {
@@ -116,6 +155,6 @@ export class RawMqtt {
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.pipe.destroy();
   }
 }
