@@ -4,6 +4,9 @@
  */
 
 export type UriCheck = 'loose' | 'strict';
+export type StoreEngine = 'lmdb' | 'memory';
+/** When a durable write reaches the disk: each commit (`always`), at most every `batchMs` (`batch`), or when the OS decides (`os`). */
+export type FsyncPolicy = 'always' | 'batch' | 'os';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const JWT_ALGORITHMS = [
   'HS256', 'HS384', 'HS512',
@@ -201,6 +204,19 @@ export interface Config {
     /** Authrole of sessions that logged in with a client certificate. */
     clientCertRole: string;
   };
+  /** Where retained messages, persistent MQTT sessions and WAMP retained events are kept. */
+  store: {
+    /** `lmdb`: the embedded on-disk store in `dataDir` (default); `memory`: nothing survives a restart. */
+    engine: StoreEngine;
+    /** Directory of the embedded store; created when missing. */
+    dataDir: string;
+    /** Durability of a commit; acknowledgements wait for it. See {@link FsyncPolicy}. */
+    fsync: FsyncPolicy;
+    /** With `fsync: batch`, the longest a commit waits for the disk, in milliseconds. */
+    batchMs: number;
+  };
+  /** A directory whose files the HTTP port serves (`GET /...`), for a browser app next to the router. Unset: off. */
+  serveStatic?: string;
   metrics: {
     /** Serve Prometheus metrics at `/metrics`. */
     enabled: boolean;
@@ -254,5 +270,7 @@ export const DEFAULTS: Config = {
   shutdownTimeoutSec: 10,
   compression: { enabled: false, thresholdBytes: 1024 },
   tls: { requireClientCert: false, clientCertRole: 'device' },
+  store: { engine: 'lmdb', dataDir: './data', fsync: 'always', batchMs: 10 },
+  serveStatic: undefined,
   metrics: { enabled: true, port: 0 },
 };

@@ -91,5 +91,12 @@ export const configSchema = z.strictObject({
       clientCertRole: z.string().min(1),
     })
     .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'tls.cert and tls.key go together: set both or neither'),
+  store: z.strictObject({
+    engine: z.enum(['lmdb', 'memory']),
+    dataDir: z.string().min(1),
+    fsync: z.enum(['always', 'batch', 'os']),
+    batchMs: z.number().int().min(1).max(10_000),
+  }),
+  serveStatic: z.string().min(1).optional(),
   metrics: z.strictObject({ enabled: z.boolean(), port: z.number().int().min(0).max(65535) }),
 }) satisfies z.ZodType<Config>;

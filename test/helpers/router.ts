@@ -30,6 +30,8 @@ export function testConfig(patch: ConfigPatch = {}): Config {
   // MQTT over TCP stays off unless a test asks for it (then with a free port: see startTestRouter).
   merged.mqtt.port = patch.mqtt?.port ?? 0;
   merged.mqtt.tlsPort = patch.mqtt?.tlsPort ?? 0;
+  // In-process routers keep nothing on disk unless a test asks for the embedded store (with its own dataDir).
+  merged.store.engine = patch.store?.engine ?? 'memory';
   // Tests close routers often; waiting out slow clients for 10 s each time would only slow the suite down.
   merged.shutdownTimeoutSec = patch.shutdownTimeoutSec ?? 2;
   return configSchema.parse(merged) as Config;
