@@ -153,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const http = createHttpServer({
     notReady: () => (stopping ? 'shutting down' : undefined),
     ...(config.metrics.enabled && config.metrics.port === 0 ? { metrics: scrape } : {}),
+    ...(config.serveStatic !== undefined ? { staticDir: config.serveStatic } : {}),
     health: () => ({
       status: 'ok',
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),

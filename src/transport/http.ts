@@ -9,6 +9,8 @@ export interface HttpRoutes {
   notReady(): string | undefined;
   /** GET /metrics in Prometheus text format, when served on this port. */
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** A directory whose files GET requests for other paths are answered from (`serveStatic`). */
+  staticDir?: string;
 }
 
 /** A server that only answers GET /metrics, for `metrics.port`. */
