@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { serveStaticFile } from './static-files.js';
 import type { TlsMaterial } from './tls.js';
+
+/** The router's own paths: a served directory never answers them, whatever files it holds. */
+const RESERVED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 export interface HttpRoutes {
   /** Body of GET /healthz (liveness: the process answers). */
@@ -39,12 +43,13 @@ function serveMetrics(response: ServerResponse, metrics: () => Promise<{ content
 }
 
 /**
- * The HTTP side of the one port: health, readiness and metrics endpoints, and a hint for browsers that open it as a
- * page. With TLS material it is HTTPS, and WebSocket upgrades on it are `wss://`.
+ * The HTTP side of the one port: health, readiness and metrics endpoints, the `serveStatic` directory, and a hint
+ * for browsers that open it as a page. WebSocket upgrades never reach this handler (the server's `upgrade` event
+ * takes them), so static files cannot shadow them. With TLS material it is HTTPS, and upgrades on it are `wss://`.
  */
 export function createHttpServer(routes: HttpRoutes, tls?: TlsMaterial): Server {
   const handler: RequestListener = (request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (request.method === 'GET' && path === '/healthz') {
       const body = JSON.stringify(routes.health());
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -61,14 +66,34 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsMaterial): Server 
       response.end(JSON.stringify(why === undefined ? { status: 'ready' } : { status: 'not ready', reason: why }));
       return;
     }
-    if (request.method === 'GET' && path === '/') {
-      response.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
-      response.end('Switchboard: connect with WebSocket, subprotocol wamp.2.json, wamp.2.cbor or mqtt.\n');
+    const { staticDir } = routes;
+    if (staticDir !== undefined && (request.method === 'GET' || request.method === 'HEAD') && !RESERVED_PATHS.has(path)) {
+      serveStaticFile(staticDir, request, response).then(
+        (answered) => {
+          if (!answered) fallback(request, response, path);
+        },
+        () => {
+          if (!response.headersSent) {
+            response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+            response.end('internal error\n');
+          } else response.destroy();
+        },
+      );
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('not found\n');
+    fallback(request, response, path);
   };
   // An HTTPS server is an HTTP server for everything used here (upgrade, close, closeAllConnections).
   return tls === undefined ? createServer(handler) : (createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as Server);
+}
+
+/** What a path no route and no static file answers gets: a hint on `/`, else 404. */
+function fallback(request: IncomingMessage, response: ServerResponse, path: string): void {
+  if (request.method === 'GET' && path === '/') {
+    response.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
+    response.end('Switchboard: connect with WebSocket, subprotocol wamp.2.json, wamp.2.cbor or mqtt.\n');
+    return;
+  }
+  response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end('not found\n');
 }
