@@ -14,12 +14,18 @@ RUN npm run build && npm prune --omit=dev
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     SWITCHBOARD_HOST=0.0.0.0 \
-    SWITCHBOARD_PORT=8080
+    SWITCHBOARD_PORT=8080 \
+    SWITCHBOARD_DATA_DIR=/data
 WORKDIR /app
 # The code stays owned by root: the node user can read it but not change it.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The embedded store (retained messages, persistent sessions) lives in /data. It is made before VOLUME and owned
+# by node, so that a new named volume starts out writable by the router; a bind-mounted host directory must be
+# writable by uid 1000.
+RUN mkdir /data && chown node:node /data
+VOLUME /data
 USER node
 # WebSocket and HTTP(S), MQTT over TCP, MQTT over TLS (when tls.cert and tls.key are set).
 EXPOSE 8080 1883 8883
