@@ -49,17 +49,23 @@ export function mintToken(secret, sub, role) {
 
 /**
  * Starts `node dist/src/main.js` on 127.0.0.1:`port`, serving `publicDir`, with the flags and environment given,
- * and resolves once /readyz answers 200. The router keeps nothing on disk (`--store memory`) and leaves the MQTT
- * TCP port closed: the examples' devices use MQTT over WebSocket on the same port as the pages.
+ * and resolves once /readyz answers 200. The router keeps nothing on disk (`--store memory`), and MQTT over TCP
+ * stays closed unless `mqttPort` is given: the examples' own MQTT clients use WebSocket on the pages' port.
  */
-export async function startRouter({ port, publicDir, args = [], env = {} }) {
+export async function startRouter({ port, publicDir, mqttPort = 0, args = [], env = {} }) {
   const main = join(REPO, 'dist', 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   const child = spawn(
     process.execPath,
-    [main, '--host', '127.0.0.1', '--port', String(port), '--serve-static', publicDir, '--store', 'memory', '--mqtt-port', '0', '--log-level', 'warn', ...args],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
+    [main, '--host', '127.0.0.1', '--port', String(port), '--serve-static', publicDir, '--store', 'memory', '--mqtt-port', String(mqttPort), '--log-level', 'warn', ...args],
+    // Its own process group: Ctrl-C in the terminal reaches only this script, which then stops the router once,
+    // gracefully (a router that gets two signals exits without draining).
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
   );
+  // Whatever way this script ends (short of SIGKILL), the router does not outlive it.
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
   const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const deadline = Date.now() + 10_000;
   for (;;) {
