@@ -134,6 +134,7 @@ say "ok: HEALTHCHECK reports healthy"
 owner=$(podman exec "$CID" stat -c '%U %u' /proc/1)
 [ "$owner" = "node 1000" ] || fail "the router runs as '$owner', expected 'node 1000'"
 cmdline=$(podman exec "$CID" sh -c 'tr "\0" " " </proc/1/cmdline')
+cmdline=${cmdline% }
 say "ok: the router process ($cmdline) runs as user node (uid 1000)"
 
 # The lmdb package's prebuilt native binary must load in the image, and the volume must be writable by node.
