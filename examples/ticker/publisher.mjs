@@ -52,6 +52,14 @@ export async function startTicker({ url, intervalMs = 250, symbols = SYMBOLS }) 
     inflight = Promise.all(names.map(quote)).catch(() => {});
   }
 
+  let closed;
+  const whenClosed = new Promise((resolve) => (closed = resolve));
+  connection.onclose = () => {
+    clearInterval(timer);
+    closed();
+    return true; // no reconnecting: the example's router does not come back
+  };
+
   await Promise.all(Object.keys(price).map(quote));
   timer = setInterval(tick, intervalMs);
   return {
@@ -61,9 +69,11 @@ export async function startTicker({ url, intervalMs = 250, symbols = SYMBOLS }) 
       clearInterval(timer);
       await inflight;
     },
+    /** Says goodbye and resolves once the session is closed. */
     async stop() {
       clearInterval(timer);
-      connection.close();
+      if (connection.isOpen) connection.close();
+      await whenClosed;
     },
   };
 }

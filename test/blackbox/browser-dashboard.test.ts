@@ -5,6 +5,7 @@
  * over WAMP with a token from its URL fragment. The test checks that what the device sent is what the page shows,
  * and that the page's button reaches the device and shows its answer.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -102,5 +103,41 @@ describeWithChromium('dashboard example in Chromium', () => {
     expect(await page.locator('#readings tbody tr').count()).toBe(0);
     // The login form is still there to try another token.
     expect(await page.isVisible('#token')).toBe(true);
+  });
+
+  it('runs as documented: node examples/dashboard/run.mjs serves a page that logs in and shows the devices', async () => {
+    // The one command a user runs (with a free port), against the built router in dist/ and mint-token.mjs.
+    const run = spawn(process.execPath, [join(EXAMPLE, 'run.mjs'), '--port', '0', '--devices', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((done) => run.once('exit', () => done()));
+    let output = '';
+    run.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const address = await new Promise<string>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`run.mjs printed no address:\n${output}`)), 15_000);
+        run.stdout.on('data', () => {
+          const match = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            done(match[1]!);
+          }
+        });
+        run.once('exit', (code) => fail(new Error(`run.mjs exited with ${code}:\n${output}`)));
+      });
+      const { page, problems } = await openPage(browser, address);
+      await page.waitForSelector('body[data-state="connected"]');
+      expect(await page.textContent('#status')).toBe('connected as viewer (viewer)');
+      for (const id of ['d1', 'd2']) await page.waitForSelector(`tr[data-device="${id}"] td[data-field="temperature"]:not(:empty)`);
+      await page.click('tr[data-device="d2"] button.led-button');
+      await page.waitForSelector('#result:has-text("devices.d2.led.set(\\"on\\") -> ")');
+      expect(output).toContain('device d2: LED on');
+      expect(problems).toEqual([]);
+    } finally {
+      // SIGTERM lets run.mjs stop its devices and its router; SIGKILL only if it hangs.
+      run.kill('SIGTERM');
+      const hung = setTimeout(() => run.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(hung);
+    }
   });
 });
