@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 // The example's own code, not a copy: the test exercises exactly what `node examples/dashboard/run.mjs` runs.
-import { startDevice } from '../../examples/dashboard/device.mjs';
+import { startDevice, type Device } from '../../examples/dashboard/device.mjs';
 import { copyAutobahn } from '../../examples/dashboard/launch.mjs';
 import { describeWithChromium, launchChromium, openPage, screenshot } from '../helpers/browser.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
@@ -20,13 +20,6 @@ import { hs256, SECRET } from '../helpers/tokens.js';
 const EXAMPLE = resolve('examples', 'dashboard');
 const PUBLIC = join(EXAMPLE, 'public');
 const { realms } = JSON.parse(readFileSync(join(EXAMPLE, 'router-config.json'), 'utf8'));
-
-interface Device {
-  id: string;
-  readings: Array<{ temperature: number; humidity: number; led: string; at: string }>;
-  calls: string[];
-  stop(): Promise<void>;
-}
 
 describeWithChromium('dashboard example in Chromium', () => {
   let browser: Browser;
@@ -52,12 +45,12 @@ describeWithChromium('dashboard example in Chromium', () => {
   it('shows the readings a device publishes over MQTT, and its button calls the device', async () => {
     // A unique id per run, so that nothing retained from elsewhere could stand in for this device's readings.
     const id = `sim${process.pid}`;
-    device = (await startDevice({
+    device = await startDevice({
       url: router.url,
       id,
       token: await hs256({ sub: id, claims: { role: 'device' } }),
       intervalMs: 200,
-    })) as Device;
+    });
     const viewer = await hs256({ sub: 'carol', claims: { role: 'viewer' } });
     const { page, problems } = await openPage(browser, `http://127.0.0.1:${router.port}/#token=${viewer}`);
 

@@ -14,23 +14,13 @@ import { startTestRouter, type TestRouter } from '../helpers/router.js';
 
 const PUBLIC = join(resolve('examples', 'ticker'), 'public');
 
-interface Quote {
-  symbol: string;
-  price: number;
-  seq: number;
-}
-
-interface Ticker {
-  last: Record<string, Quote>;
-  pause(): Promise<void>;
-  stop(): Promise<void>;
-}
+type Ticker = Awaited<ReturnType<typeof startTicker>>;
 
 /** What a page shows: symbol -> [price text, seq of the quote shown]. */
 function shown(page: Page): Promise<Record<string, [string, string]>> {
   return page.evaluate(() =>
     Object.fromEntries(
-      [...document.querySelectorAll<HTMLTableRowElement>('#quotes tbody tr')].map((row) => [
+      Array.from(document.querySelectorAll<HTMLTableRowElement>('#quotes tbody tr')).map((row) => [
         row.dataset.symbol!,
         [row.querySelector('[data-field="price"]')!.textContent!, row.dataset.seq!],
       ]),
@@ -56,7 +46,7 @@ describeWithChromium('ticker example: one publisher, many browsers', () => {
   });
 
   it('every page shows the last quote of every symbol, and a late page gets them from the retained quotes', async () => {
-    ticker = (await startTicker({ url: router.url, intervalMs: 50 })) as Ticker;
+    ticker = await startTicker({ url: router.url, intervalMs: 50 });
     const url = `http://127.0.0.1:${router.port}/`;
     const pages: WatchedPage[] = [];
     for (let n = 0; n < 3; n++) pages.push(await openPage(browser, url));
@@ -75,7 +65,7 @@ describeWithChromium('ticker example: one publisher, many browsers', () => {
     for (const { page } of [...pages, late]) {
       await page.waitForFunction(
         (want) => {
-          const rows = [...document.querySelectorAll<HTMLTableRowElement>('#quotes tbody tr')];
+          const rows = Array.from(document.querySelectorAll<HTMLTableRowElement>('#quotes tbody tr'));
           return rows.length === Object.keys(want).length && rows.every((row) => row.dataset.seq === want[row.dataset.symbol!]![1]);
         },
         expected as Record<string, [string, string]>,

@@ -39,7 +39,7 @@ function raw(port: number, method: string, target: string, headers: Record<strin
         const colon = line.indexOf(':');
         parsed[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      let body = all.subarray(split + 4);
+      let body: Buffer = all.subarray(split + 4);
       if (parsed['transfer-encoding'] === 'chunked') body = dechunk(body);
       resolve({ status, headers: parsed, body });
     });
