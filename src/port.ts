@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AuthOutcome, Principal } from './auth/types.js';
 import type { Realm } from './core/realm.js';
 import type { Metrics } from './observability/metrics.js';
+import type { Store } from './store/types.js';
 import type { Connection } from './transport/connection.js';
 
 export type { Logger } from 'pino';
@@ -40,7 +41,7 @@ export type {
   SubscriptionRef,
   TransportInfo,
 } from './core/types.js';
-export type { RetainedMessage } from './store/types.js';
+export type { LoadedSession, QueuedEntry, RetainedMessage, SessionStore, StoredMessage } from './store/types.js';
 export { Payload } from './core/payload.js';
 export { WILDCARD, type Policy } from './core/match/types.js';
 export { CoreError, type CoreErrorUri, type Result } from './core/errors.js';
@@ -83,6 +84,11 @@ export interface ModuleContext {
    * events) are dropped and counted; past `hardBytes` the connection is closed.
    */
   readonly backpressure: { softBytes: number; hardBytes: number };
+  /**
+   * Where persistent sessions are kept, and when writes are durable: an acknowledgement that promises a message
+   * survives a crash (MQTT PUBACK/PUBREC, WAMP PUBLISHED) waits for `barrier()` (see src/store/types.ts).
+   */
+  readonly persistence: Pick<Store, 'sessions' | 'barrier'>;
 }
 
 /** A protocol module: it takes connections whose negotiated subprotocol is one of its own. */

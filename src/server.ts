@@ -14,6 +14,7 @@ import { RouterAuth } from './auth/service.js';
 import { extractUpgradeToken } from './auth/token-source.js';
 import type { Config } from './config/defaults.js';
 import { Router } from './core/router.js';
+import { openStore } from './store/open.js';
 import { createLogger } from './observability/logger.js';
 import type { ModuleContext, ProtocolModule } from './port.js';
 import { PrometheusMetrics, routerStats } from './observability/prometheus.js';
@@ -87,6 +88,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log.warn('no authorization rules are configured: every admitted session may publish, subscribe, call and register');
   }
 
+  // Opened first: a damaged store stops start-up before any port is taken.
+  const store = openStore(config.store, log);
   const metrics = new PrometheusMetrics({ router: () => routerStats(router)() });
   const router: Router = new Router(
     authorizer,
@@ -94,7 +97,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       joined: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session joined realm'),
       left: (session) => log.debug({ session: session.id, realm: session.realm.name }, 'session left realm'),
     },
-    undefined,
+    (realm) => store.retained(realm),
     metrics,
   );
   const realmDefaults = {
@@ -115,6 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     handshakeTimeoutMs: config.limits.handshakeTimeoutSec * 1000,
     metrics,
     backpressure: { softBytes: config.limits.slowConsumerBytes, hardBytes: config.limits.maxBufferedBytes },
+    persistence: store,
   };
   const mqtt = createMqttModule(context, config.mqtt);
   const modules: ProtocolModule[] = [createWampModule(context), mqtt];
@@ -167,7 +171,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
 
-  await listen(http, config.port, host);
+  try {
+    await listen(http, config.port, host);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const port = (http.address() as AddressInfo).port;
   let tcp: TcpListener | undefined;
   let mqttPort: number | undefined;
@@ -177,6 +186,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       mqttPort = await tcp.listen(config.mqtt.port, host);
     } catch (error) {
       http.close();
+      await store.close();
       throw error;
     }
   }
@@ -190,6 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     } catch (error) {
       http.close();
       await tcp?.close(0);
+      await store.close();
       throw error;
     }
   }
@@ -246,6 +257,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ]);
       if (metricsServer !== undefined) await new Promise((resolve) => metricsServer!.close(resolve));
       metrics.stop();
+      // Last: the modules may still have written while their sessions closed.
+      await store.close();
       log.info('switchboard stopped');
     },
   };

@@ -61,6 +61,9 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   cleanDisconnect = false;
   /** Session Expiry Interval from CONNECT was 0, which DISCONNECT may not change (MQTT 5.0 section 3.14.2.2.2). */
   connectExpiryWasZero = true;
+  /** Acknowledgements waiting for the store, chained so that they leave in order [MQTT-4.6.0-2]. */
+  private ackChain: Promise<void> | undefined;
+  private acksWaiting = 0;
   private keepaliveMs = 0;
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
@@ -238,6 +241,38 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     this.hub.stats.bytesSent += bytes.length;
     this.hub.context.metrics.messageOut('mqtt', packet.cmd.toUpperCase(), bytes.length);
     this.network.send(bytes, true);
+  }
+
+  /**
+   * Sends an acknowledgement that promises durability (PUBACK, PUBREC, PUBCOMP, SUBACK) once every store write
+   * made so far is durable. Without pending writes it goes at once, unless an earlier one is still waiting: acks
+   * keep their order [MQTT-4.6.0-2]. If the store fails, nothing is acknowledged: the connection is closed and
+   * the client sends again, which is safe for QoS 1 and, through the received ids, for QoS 2.
+   */
+  sendDurable(packet: Packet, after?: () => void): void {
+    const barrier = this.hub.context.persistence.barrier();
+    if (barrier === undefined && this.acksWaiting === 0) {
+      this.send(packet);
+      after?.();
+      return;
+    }
+    this.acksWaiting++;
+    const previous = this.ackChain ?? Promise.resolve();
+    this.ackChain = previous
+      .then(() => barrier)
+      .then(
+        () => {
+          this.acksWaiting--;
+          if (this.state !== 'connected') return;
+          this.send(packet);
+          after?.();
+        },
+        (error: unknown) => {
+          this.acksWaiting--;
+          this.log.error({ err: error, cmd: packet.cmd }, 'store write failed: acknowledgement withheld');
+          this.disconnect(Reason.UnspecifiedError, 'the router could not store the message');
+        },
+      );
   }
 
   sendPublish(message: Outgoing, packetId: number, dup: boolean): void {

@@ -3,6 +3,7 @@ import { MqttConnection } from './connection.js';
 import { MqttHub } from './hub.js';
 import type { MqttOptions } from './options.js';
 import { Reason } from './reason-codes.js';
+import { restoreSessions } from './restore.js';
 import { SysPublisher } from './sys.js';
 
 export type { MqttOptions } from './options.js';
@@ -17,6 +18,7 @@ export interface MqttModule extends ProtocolModule {
  */
 export function createMqttModule(context: ModuleContext, options: MqttOptions): MqttModule {
   const hub = new MqttHub(context, options);
+  restoreSessions(hub);
   const sys = options.sysInterval > 0 ? new SysPublisher(hub, options.sysInterval) : undefined;
   return {
     name: 'mqtt',

@@ -92,6 +92,7 @@ export function invocationMessage(invocation: Invocation, version: number, qos: 
       retain: false,
       properties: { responseTopic: replyTo, correlationData: Buffer.from(String(invocation.id)) },
       subscriptionIds: [],
+      transient: true,
     };
   }
   return {
@@ -101,6 +102,7 @@ export function invocationMessage(invocation: Invocation, version: number, qos: 
     retain: false,
     properties: undefined,
     subscriptionIds: [],
+    transient: true,
   };
 }
 
@@ -117,6 +119,7 @@ export function replyMessage(address: ReplyAddress, version: number, payload: Pa
       retain: false,
       properties,
       subscriptionIds: [],
+      transient: true,
     };
   }
   const fields: Record<string, unknown> = { id: address.id ?? null };
@@ -128,6 +131,7 @@ export function replyMessage(address: ReplyAddress, version: number, payload: Pa
     retain: false,
     properties: undefined,
     subscriptionIds: [],
+    transient: true,
   };
 }
 

@@ -14,8 +14,11 @@ import {
   type Logger,
   type Match,
   type MessageProperties,
+  type Principal,
   type Publication,
   type QoS,
+  type QueuedEntry,
+  type SessionStore,
   type Session,
   type SessionSink,
   type SubscriberOptions,
@@ -55,6 +58,8 @@ export interface Outgoing {
   subscriptionIds: readonly number[];
   /** Set when the message carries an invocation, which must fail if the message cannot be delivered. */
   invocationId?: number;
+  /** Part of a call (an invocation or its reply): it lives with the call and is never persisted. */
+  transient?: boolean;
   /**
    * The same object goes to several receivers and holds nothing that differs between them (no subscription
    * identifiers, no expiry counting down), so its encoding can be shared (publish-encoder.ts).
@@ -67,6 +72,14 @@ interface InFlight {
   message: Outgoing;
   /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
   state: 'publish' | 'pubrel';
+  /** The message's entry in the session store; 0 when it is not persisted. */
+  seq: number;
+}
+
+/** A message waiting behind the window, with its store entry (0: not persisted). */
+interface Queued {
+  message: Outgoing;
+  seq: number;
 }
 
 export interface Will {
@@ -92,8 +105,26 @@ export interface Attachment {
   disconnect(reason: number, message: string): void;
 }
 
-export interface SessionLimits {
+export interface SessionSettings {
   maxQueued: number;
+  /** Where a session with an expiry keeps what must survive a restart of the router. */
+  store: SessionStore;
+}
+
+/** What the store keeps of a session besides its messages: enough to rebuild it at start-up (restore.ts). */
+export interface SessionRecord {
+  clientId: string;
+  realm: string;
+  principal: Principal;
+  expirySec: number;
+  version: 4 | 5;
+  subscriptions: Array<{ filter: string; options: MqttSubscriberOptions }>;
+  will?: Will;
+  /** False once the client is gone; then `since` says when it went, which starts the expiry. */
+  connected: boolean;
+  since: number;
+  /** When a will waiting out its delay is due (ms since epoch). */
+  willAt?: number;
 }
 
 export class MqttSession implements SessionSink {
@@ -102,10 +133,16 @@ export class MqttSession implements SessionSink {
   readonly subscriptions = new Map<string, MqttSubscription>();
   /** Outgoing QoS 1/2 messages in flight, in the order they were first sent. */
   private readonly inflight = new Map<number, InFlight>();
-  private queue: Outgoing[] = [];
+  private queue: Queued[] = [];
   /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
   readonly inboundQos2 = new Set<number>();
   private nextPacketId = 1;
+  /** Numbers the store entries of this session, in queue order. */
+  private nextSeq = 1;
+  /** When a will waiting out its delay is due, for the store. */
+  private willAt: number | undefined;
+  /** When the client went; the session expiry counts from it. Undefined while connected. */
+  private offlineSince: number | undefined;
   /** Session Expiry Interval in seconds; Infinity never expires. */
   expirySec = 0;
   /** MQTT protocol level of the latest connection (4 or 5), which shapes RPC envelopes. */
@@ -123,7 +160,7 @@ export class MqttSession implements SessionSink {
   constructor(
     readonly key: string,
     readonly clientId: string,
-    private readonly limits: SessionLimits,
+    private readonly limits: SessionSettings,
     private readonly stats: MqttStats,
     private readonly log: Logger,
     private readonly onEnd: (session: MqttSession) => void,
@@ -142,6 +179,98 @@ export class MqttSession implements SessionSink {
     return this.inflight.size;
   }
 
+  /** A session with an expiry outlives its connection, so the store keeps it (and it survives a restart). */
+  get persistent(): boolean {
+    return this.expirySec > 0;
+  }
+
+  // ---- the session store ----
+
+  /** Writes the session's record (subscriptions, expiry, will...); a session without expiry is not kept. */
+  saveRecord(): void {
+    if (!this.persistent) {
+      this.limits.store.drop(this.key);
+      return;
+    }
+    const record: SessionRecord = {
+      clientId: this.clientId,
+      realm: this.core.realm.name,
+      principal: this.core.principal,
+      expirySec: this.expirySec,
+      version: this.version === 5 ? 5 : 4,
+      subscriptions: [...this.subscriptions.values()].map(({ filter, options }) => ({ filter, options })),
+      connected: this.attachment !== undefined,
+      since: this.offlineSince ?? Date.now(),
+    };
+    if (this.will !== undefined) record.will = this.will;
+    if (this.willAt !== undefined) record.willAt = this.willAt;
+    this.limits.store.save(this.key, record);
+  }
+
+  /** Puts a QoS 1/2 message in the store when this session must not lose it; returns its entry number or 0. */
+  private persist(message: Outgoing, packetId: number): number {
+    if (!this.persistent || message.qos === 0 || message.transient === true) return 0;
+    const seq = this.nextSeq++;
+    this.limits.store.putEntry(this.key, seq, entryOf(message, packetId, false));
+    return seq;
+  }
+
+  /**
+   * A session read back from the store at start-up: what was in flight goes out again with its packet id when
+   * the client returns [MQTT-4.4.0-1], then the queue; QoS 2 ids awaiting PUBREL stay known.
+   */
+  restoreMessages(entries: ReadonlyArray<{ seq: number; entry: QueuedEntry }>, received: readonly number[]): void {
+    for (const { seq, entry } of entries) {
+      const message: Outgoing = {
+        topic: entry.message.topic,
+        payload: entry.message.payload,
+        qos: entry.qos,
+        retain: entry.retain,
+        properties: entry.message.properties,
+        subscriptionIds: entry.subscriptionIds,
+      };
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
+      if (entry.packetId !== undefined && !this.inflight.has(entry.packetId)) {
+        this.inflight.set(entry.packetId, { packetId: entry.packetId, message, state: entry.released === true ? 'pubrel' : 'publish', seq });
+        this.nextPacketId = entry.packetId === 65535 ? 1 : entry.packetId + 1;
+      } else {
+        this.queue.push({ message, seq });
+      }
+    }
+    for (const packetId of received) this.inboundQos2.add(packetId);
+  }
+
+  /**
+   * A restored session whose client has not come back yet: its expiry runs from when the client went (or from
+   * now, if it was connected when the router stopped), and a will still owed goes out when due.
+   */
+  resumeOffline(record: Pick<SessionRecord, 'connected' | 'since' | 'will' | 'willAt'>): void {
+    const gone = record.connected ? Date.now() : record.since;
+    this.offlineSince = gone;
+    if (record.will !== undefined && (record.connected || record.willAt !== undefined)) {
+      this.will = record.will;
+      // A client connected at the crash lost its connection abnormally; its will waits out its whole delay.
+      const dueIn = record.willAt !== undefined ? record.willAt - Date.now() : record.will.delaySec * 1000;
+      this.scheduleWill(Math.max(0, dueIn));
+    }
+    this.startExpiry(this.expirySec * 1000 - (Date.now() - gone));
+  }
+
+  // ---- QoS 2 from the client ----
+
+  /** PUBREC is about to go out for this packet id: until PUBREL, the same id is a resend [MQTT-4.3.3-10]. */
+  receivedQos2(packetId: number): void {
+    this.inboundQos2.add(packetId);
+    if (this.persistent) this.limits.store.markReceived(this.key, packetId);
+  }
+
+  /** PUBREL: the id may be used again. Returns whether it was known. */
+  releasedQos2(packetId: number): boolean {
+    if (!this.inboundQos2.delete(packetId)) return false;
+    if (this.persistent) this.limits.store.clearReceived(this.key, packetId);
+    return true;
+  }
+
   // ---- attaching and detaching network connections ----
 
   /** A connection takes the session: resend what is in flight with DUP set [MQTT-4.4.0-1], then the queue. */
@@ -151,6 +280,8 @@ export class MqttSession implements SessionSink {
     // A reconnect within the will delay cancels the previous connection's will [MQTT-3.1.3-9].
     this.clearTimer('will');
     this.attachment = attachment;
+    this.offlineSince = undefined;
+    this.saveRecord();
     for (const entry of this.inflight.values()) {
       if (entry.state === 'publish') attachment.sendPublish(entry.message, entry.packetId, true);
       else attachment.sendPubrel(entry.packetId);
@@ -165,6 +296,7 @@ export class MqttSession implements SessionSink {
    */
   detach(abnormal: boolean): void {
     this.attachment = undefined;
+    this.offlineSince = Date.now();
     this.updateAvailability();
     // A device that is gone cannot answer: its procedures are withdrawn until it connects again.
     if (this.core.registrations.size > 0 || this.core.callsIn.size > 0) this.core.withdrawAsCallee();
@@ -174,10 +306,18 @@ export class MqttSession implements SessionSink {
       this.end();
       return;
     }
+    this.saveRecord();
+    this.startExpiry(this.expirySec * 1000);
+  }
+
+  private startExpiry(delayMs: number): void {
     // 0xFFFFFFFF means the session never expires (MQTT 5.0 section 3.1.2.11.2).
-    if (Number.isFinite(this.expirySec) && this.expirySec < NEVER_EXPIRES) {
-      this.expiryTimer = longTimer(this.expirySec * 1000, () => this.end());
+    if (!Number.isFinite(this.expirySec) || this.expirySec >= NEVER_EXPIRES) return;
+    if (delayMs <= 0) {
+      this.end();
+      return;
     }
+    this.expiryTimer = longTimer(delayMs, () => this.end());
   }
 
   /** Ends the session: a pending will goes out, then the core session leaves and every subscription with it. */
@@ -192,6 +332,7 @@ export class MqttSession implements SessionSink {
     this.core.leave();
     this.inflight.clear();
     this.queue = [];
+    this.limits.store.drop(this.key);
     this.onEnd(this);
   }
 
@@ -215,7 +356,10 @@ export class MqttSession implements SessionSink {
   private clearTimer(which: 'will' | 'expiry'): void {
     const timer = which === 'will' ? this.willTimer : this.expiryTimer;
     timer?.cancel();
-    if (which === 'will') this.willTimer = undefined;
+    if (which === 'will') {
+      this.willTimer = undefined;
+      this.willAt = undefined;
+    }
     else this.expiryTimer = undefined;
   }
 
@@ -224,18 +368,25 @@ export class MqttSession implements SessionSink {
     if (will === undefined) return;
     // The will goes at the earlier of its delay and the end of the session [MQTT-3.1.3-9].
     if (will.delaySec > 0 && this.expirySec > 0) {
-      this.willTimer = longTimer(will.delaySec * 1000, () => {
-        this.willTimer = undefined;
-        this.publishWill();
-      });
+      this.scheduleWill(will.delaySec * 1000);
       return;
     }
     this.publishWill();
   }
 
+  private scheduleWill(delayMs: number): void {
+    this.willAt = Date.now() + delayMs;
+    this.willTimer = longTimer(delayMs, () => {
+      this.willTimer = undefined;
+      this.publishWill();
+    });
+  }
+
   private publishWill(): void {
     const will = this.will;
     this.will = undefined;
+    this.willAt = undefined;
+    if (!this.ended) this.saveRecord();
     if (will === undefined || !this.core.active) return;
     const properties =
       will.expirySec === undefined ? will.properties : { ...will.properties, expiresAt: Date.now() + will.expirySec * 1000 };
@@ -315,7 +466,9 @@ export class MqttSession implements SessionSink {
       return;
     }
     if (attachment !== undefined && this.inflight.size < attachment.sendWindow && this.queue.length === 0) {
-      this.sendNew(message, attachment);
+      const packetId = this.allocatePacketId();
+      this.inflight.set(packetId, { packetId, message, state: 'publish', seq: this.persist(message, packetId) });
+      attachment.sendPublish(message, packetId, false);
       return;
     }
     if (this.queue.length >= this.limits.maxQueued) {
@@ -325,13 +478,15 @@ export class MqttSession implements SessionSink {
       this.dropped(message, UNAVAILABLE, "the callee's queue is full");
       return;
     }
-    this.queue.push(message);
+    this.queue.push({ message, seq: this.persist(message, 0) });
     this.updateAvailability();
   }
 
-  private sendNew(message: Outgoing, attachment: Attachment): void {
+  /** A queued message leaves for the client; its store entry learns the packet id, which a resend must reuse. */
+  private sendQueued({ message, seq }: Queued, attachment: Attachment): void {
     const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, { packetId, message, state: 'publish' });
+    this.inflight.set(packetId, { packetId, message, state: 'publish', seq });
+    if (seq > 0) this.limits.store.putEntry(this.key, seq, entryOf(message, packetId, false));
     attachment.sendPublish(message, packetId, false);
   }
 
@@ -352,14 +507,15 @@ export class MqttSession implements SessionSink {
     // Each message leaves the queue before it is sent: sending can re-enter drain (a message too large for the
     // client completes at once), and the inner drain must not see it again.
     while (this.queue.length > 0 && this.inflight.size < attachment.sendWindow && this.attachment === attachment) {
-      const message = this.queue.shift()!;
-      const expiresAt = message.properties?.expiresAt;
+      const queued = this.queue.shift()!;
+      const expiresAt = queued.message.properties?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) {
         this.stats.expired++;
         this.metrics.dropped('expired');
+        if (queued.seq > 0) this.limits.store.deleteEntry(this.key, queued.seq);
         continue;
       }
-      this.sendNew(message, attachment);
+      this.sendQueued(queued, attachment);
     }
     this.updateAvailability();
   }
@@ -368,7 +524,10 @@ export class MqttSession implements SessionSink {
 
   /** PUBACK [MQTT-4.3.2], or a PUBREC with a failure reason, ends a message's flight. */
   completed(packetId: number): boolean {
-    if (!this.inflight.delete(packetId)) return false;
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined) return false;
+    this.inflight.delete(packetId);
+    if (entry.seq > 0) this.limits.store.deleteEntry(this.key, entry.seq);
     this.drain();
     return true;
   }
@@ -377,6 +536,7 @@ export class MqttSession implements SessionSink {
   received(packetId: number): boolean {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.message.qos !== 2) return false;
+    if (entry.state !== 'pubrel' && entry.seq > 0) this.limits.store.putEntry(this.key, entry.seq, entryOf(entry.message, packetId, true));
     entry.state = 'pubrel';
     this.attachment?.sendPubrel(packetId);
     return true;
@@ -462,6 +622,17 @@ export class MqttSession implements SessionSink {
 }
 
 const NO_IDS: readonly number[] = [];
+
+function entryOf(message: Outgoing, packetId: number, released: boolean): QueuedEntry {
+  return {
+    message,
+    qos: message.qos as 1 | 2,
+    retain: message.retain,
+    subscriptionIds: message.subscriptionIds,
+    ...(packetId > 0 ? { packetId } : {}),
+    ...(released ? { released } : {}),
+  };
+}
 
 /**
  * The MQTT topic name of a publication, spelled once per fan-out: the broker hands one publication to every

@@ -21,6 +21,8 @@ export const Uri = {
   invalidArgument: 'wamp.error.invalid_argument',
   notAuthorized: 'wamp.error.not_authorized',
   canceled: 'wamp.error.canceled',
+  /** An acknowledged PUBLISH whose store write failed: it may not have reached persistent subscribers. */
+  storeUnavailable: 'switchboard.error.store_unavailable',
 } as const;
 
 /** The wire URI for a core error code. */

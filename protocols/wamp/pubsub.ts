@@ -68,6 +68,22 @@ export function handlePublish(peer: WampPeer, message: Msg<typeof Type.PUBLISH>)
   const payload = Payload.fromArgs(message.args, message.kwargs);
   const result = peer.session!.publish(toComponents(message.topic), payload, options);
   if (!options.acknowledge) return;
-  if (result.ok) peer.send([Type.PUBLISHED, message.request, result.value.id]);
-  else peer.sendError(Type.PUBLISH, message.request, errorUri(result.error), result.message);
+  if (!result.ok) {
+    peer.sendError(Type.PUBLISH, message.request, errorUri(result.error), result.message);
+    return;
+  }
+  // PUBLISHED promises that persistent subscribers (MQTT sessions) and the retained event have it: once durable.
+  const published: unknown[] = [Type.PUBLISHED, message.request, result.value.id];
+  const barrier = peer.context.persistence.barrier();
+  if (barrier === undefined) {
+    peer.send(published);
+    return;
+  }
+  barrier.then(
+    () => peer.send(published),
+    (error: unknown) => {
+      peer.log.error({ err: error }, 'store write failed: publication not acknowledged');
+      peer.sendError(Type.PUBLISH, message.request, Uri.storeUnavailable, 'the router could not store the publication');
+    },
+  );
 }

@@ -1022,7 +1022,7 @@ describe('the built router reloads its rules', () => {
     const child = spawn(
       process.execPath,
       [MAIN, '--config', file, '--host', '127.0.0.1', '--port', '0', '--mqtt-port', '0', '--log-level', 'info'],
-      { env: { PATH: process.env.PATH ?? '' } },
+      { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_STORE: 'memory' } },
     );
     children.push(child);
     const lines: Array<Record<string, any>> = [];

@@ -18,12 +18,12 @@ afterEach(() => {
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 10_000 });
+  return spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_STORE: 'memory', ...env }, encoding: 'utf8', timeout: 10_000 });
 }
 
 /** Starts the router and resolves with its port once it logs that it listens, plus every log line seen. */
 function startRouter(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; lines: Array<Record<string, any>> }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_PORT: '0', SWITCHBOARD_MQTT_PORT: '0', ...env } });
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_PORT: '0', SWITCHBOARD_MQTT_PORT: '0', SWITCHBOARD_STORE: 'memory', ...env } });
   children.push(child);
   const lines: Array<Record<string, any>> = [];
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
  * Waiting never relies on timers the test may fake: it polls on the real `setImmediate`, captured when this file
  * is loaded, so it works under `vi.useFakeTimers()` too.
  */
+import { MemoryStore } from '../../src/store/memory/store.js';
 import mqttPacket, { type IConnackPacket, type IPublishPacket, type ISubackPacket, type IUnsubackPacket, type Packet } from 'mqtt-packet';
 import { pino } from 'pino';
 import { createMqttModule, type MqttModule, type MqttOptions } from '../../protocols/mqtt/index.js';
@@ -332,6 +333,7 @@ export function mqttHarness(options: HarnessOptions = {}): MqttHarness {
     handshakeTimeoutMs: 0,
     metrics: noMetrics,
     backpressure: { softBytes: Number.MAX_SAFE_INTEGER, hardBytes: Number.MAX_SAFE_INTEGER },
+    persistence: new MemoryStore(),
   };
   const mqttOptions: MqttOptions = { ...DEFAULTS.mqtt, sysInterval: 0, ...options.mqtt };
   const module = createMqttModule(context, mqttOptions);

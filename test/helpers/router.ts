@@ -3,6 +3,9 @@
  * stops it after the test. Black-box tests talk to it only over sockets.
  */
 import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
@@ -30,8 +33,14 @@ export function testConfig(patch: ConfigPatch = {}): Config {
   // MQTT over TCP stays off unless a test asks for it (then with a free port: see startTestRouter).
   merged.mqtt.port = patch.mqtt?.port ?? 0;
   merged.mqtt.tlsPort = patch.mqtt?.tlsPort ?? 0;
-  // In-process routers keep nothing on disk unless a test asks for the embedded store (with its own dataDir).
-  merged.store.engine = patch.store?.engine ?? 'memory';
+  // In-process routers keep nothing on disk unless a test asks for the embedded store (with its own dataDir), or
+  // SWITCHBOARD_TEST_STORE=lmdb runs every suite over a fresh embedded store in a temporary directory.
+  if (patch.store?.engine === undefined && process.env.SWITCHBOARD_TEST_STORE === 'lmdb') {
+    merged.store.engine = 'lmdb';
+    merged.store.dataDir = mkdtempSync(join(tmpdir(), 'sb-test-store-'));
+  } else {
+    merged.store.engine = patch.store?.engine ?? 'memory';
+  }
   // Tests close routers often; waiting out slow clients for 10 s each time would only slow the suite down.
   merged.shutdownTimeoutSec = patch.shutdownTimeoutSec ?? 2;
   return configSchema.parse(merged) as Config;
@@ -71,6 +80,14 @@ export async function startTestRouter(patch: ConfigPatch = {}, { tcp = false }: 
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const server = await startServer(testConfig(patch), { logger });
+  const config = testConfig(patch);
+  const server = await startServer(config, { logger });
+  if (config.store.engine === 'lmdb' && patch.store?.dataDir === undefined) {
+    const close = server.close.bind(server);
+    server.close = async () => {
+      await close();
+      rmSync(config.store.dataDir, { recursive: true, force: true });
+    };
+  }
   return Object.assign(server, { logs });
 }

@@ -17,7 +17,7 @@ import type { MqttConnection } from '../connection.js';
 import { MqttHub } from '../hub.js';
 import { fromPacket, type PublishProperties } from '../properties.js';
 import { connackCode, Reason } from '../reason-codes.js';
-import { MqttSession, type Will } from '../session.js';
+import type { Will } from '../session.js';
 import { isValidTopicName } from '../topics.js';
 
 interface Refusal {
@@ -162,29 +162,12 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     session.core.reauthenticated(principal, realm.options.tokenExpiryGraceMs ?? 0);
   }
   if (session === undefined || session.isEnded) {
-    session = new MqttSession(
-      key,
-      clientId,
-      { maxQueued: options.maxQueued },
-      hub.stats,
-      connection.log,
-      (ended) => {
-        if (hub.sessions.get(ended.key) === ended) hub.sessions.delete(ended.key);
-      },
-      hub.context.metrics,
-    );
-    session.core = realm.join(
-      principal,
-      {
-        connectionId: connection.network.id,
-        protocol: 'mqtt',
-        transport: connection.network.transport,
-        remoteAddress: connection.network.remoteAddress,
-      },
-      session,
-      { interrupts: false },
-    );
-    hub.sessions.set(key, session);
+    session = hub.createSession(key, clientId, realm, principal, connection.log, {
+      connectionId: connection.network.id,
+      protocol: 'mqtt',
+      transport: connection.network.transport,
+      remoteAddress: connection.network.remoteAddress,
+    });
     sessionPresent = false;
   }
   session.expirySec = expirySec;

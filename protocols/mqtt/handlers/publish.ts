@@ -94,11 +94,12 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
   acknowledge(connection, qos, packetId, reasonCode, v5);
 }
 
+/** PUBACK or PUBREC, once what the publication wrote to the store is durable (see MqttConnection.sendDurable). */
 function acknowledge(connection: MqttConnection, qos: QoS, packetId: number, reasonCode: number, v5: boolean): void {
-  if (qos === 1) connection.send(ack('puback', packetId, reasonCode, v5));
+  if (qos === 1) connection.sendDurable(ack('puback', packetId, reasonCode, v5));
   else if (qos === 2) {
-    if (reasonCode === Reason.Success) connection.session!.inboundQos2.add(packetId);
-    connection.send(ack('pubrec', packetId, reasonCode, v5));
+    if (reasonCode === Reason.Success) connection.session!.receivedQos2(packetId);
+    connection.sendDurable(ack('pubrec', packetId, reasonCode, v5));
   }
 }
 
@@ -121,9 +122,10 @@ export function handlePubrec(connection: MqttConnection, packet: IPubrecPacket):
 export function handlePubrel(connection: MqttConnection, packet: IPubrelPacket): void {
   const session = connection.session!;
   const id = packet.messageId ?? 0;
-  const known = session.inboundQos2.delete(id);
+  const known = session.releasedQos2(id);
   const v5 = connection.version === 5;
-  connection.send(ack('pubcomp', id, known ? Reason.Success : Reason.PacketIdentifierNotFound, v5));
+  // Durable too: a stored id that outlived its PUBCOMP would swallow the client's next message with that id.
+  connection.sendDurable(ack('pubcomp', id, known ? Reason.Success : Reason.PacketIdentifierNotFound, v5));
 }
 
 export function handlePubcomp(connection: MqttConnection, packet: IPubcompPacket): void {

@@ -96,8 +96,12 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
     }
   }
   const properties = version === 5 && reasonString !== undefined ? { properties: { reasonString } } : {};
-  connection.send({ cmd: 'suback', messageId: packet.messageId, granted, ...properties } as never);
-  for (const message of retained) session.deliver(message);
+  // A granted subscription must survive a restart once acknowledged.
+  session.saveRecord();
+  // Retained messages follow their SUBACK, even when it waits for the store.
+  connection.sendDurable({ cmd: 'suback', messageId: packet.messageId, granted, ...properties } as never, () => {
+    for (const message of retained) session.deliver(message);
+  });
 }
 
 /**

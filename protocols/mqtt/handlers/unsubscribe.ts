@@ -28,7 +28,8 @@ export function handleUnsubscribe(connection: MqttConnection, packet: IUnsubscri
     }
     reasons.push(Reason.Success);
   }
-  connection.send(
+  session.saveRecord();
+  connection.sendDurable(
     (connection.version === 5
       ? { cmd: 'unsuback', messageId: packet.messageId, granted: reasons }
       : { cmd: 'unsuback', messageId: packet.messageId }) as never,

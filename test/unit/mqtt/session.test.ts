@@ -2,6 +2,7 @@
  * MqttSession (protocols/mqtt/session.ts) driven directly: a fake Attachment records what the session sends, and
  * the core session comes from a real Router/Realm (src/core), so deliveries and wills go through the real broker.
  */
+import { MemorySessionStore } from '../../../src/store/memory/sessions.js';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Payload } from '../../../src/core/payload.js';
@@ -75,7 +76,7 @@ function joinCore(sink: SessionSink, authid = 'alice'): Session {
 }
 
 function makeSession(maxQueued = 1000, clientId = 'c1'): MqttSession {
-  const session = new MqttSession(`realm1\u0000${clientId}`, clientId, { maxQueued }, stats, log, (s) => ended.push(s));
+  const session = new MqttSession(`realm1\u0000${clientId}`, clientId, { maxQueued, store: new MemorySessionStore() }, stats, log, (s) => ended.push(s));
   session.core = joinCore(session);
   return session;
 }
