@@ -21,7 +21,7 @@ import { PrometheusMetrics, routerStats } from './observability/prometheus.js';
 import { createHttpServer, createMetricsServer } from './transport/http.js';
 import type { Server as TlsServer } from 'node:tls';
 import { Admission } from './transport/admission.js';
-import { loadTlsMaterial } from './transport/tls.js';
+import { loadTlsMaterial, secureContextOptions } from './transport/tls.js';
 import { cookieOriginAllowed } from './transport/origin.js';
 import { TcpListener } from './transport/tcp.js';
 import { WebSocketListener } from './transport/websocket.js';
@@ -151,7 +151,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const scrape = async () => ({ contentType: metrics.contentType, body: await metrics.text() });
   const tlsFiles =
     config.tls.cert !== undefined && config.tls.key !== undefined ? { cert: config.tls.cert, key: config.tls.key } : undefined;
-  const tlsMaterial = tlsFiles === undefined ? undefined : loadTlsMaterial(tlsFiles);
+  // The main port asks wss clients for a certificate too, but never requires one: browsers, health checks and
+  // token logins use the same port.
+  const httpTlsFiles = tlsFiles === undefined ? undefined : { ...tlsFiles, clientCa: config.tls.clientCa };
+  const tlsMaterial = httpTlsFiles === undefined ? undefined : loadTlsMaterial(httpTlsFiles);
   // MQTT over TLS may also ask devices for client certificates.
   const mqttTlsFiles = tlsFiles === undefined ? undefined : { ...tlsFiles, clientCa: config.tls.clientCa, requireClientCert: config.tls.requireClientCert };
   const http = createHttpServer({
@@ -232,9 +235,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     router,
     developmentMode,
     reloadTls: () => {
-      if (tlsFiles === undefined) return false;
-      const fresh = loadTlsMaterial(tlsFiles);
-      (http as unknown as TlsServer).setSecureContext({ cert: fresh.cert, key: fresh.key });
+      if (httpTlsFiles === undefined) return false;
+      (http as unknown as TlsServer).setSecureContext(secureContextOptions(loadTlsMaterial(httpTlsFiles)));
       mqttTls?.setSecureContext(loadTlsMaterial(mqttTlsFiles!));
       log.info('TLS certificate reloaded');
       return true;

@@ -2,7 +2,9 @@
  * Session opening (WAMP RFC draft, "Session Establishment" and "Authentication"), as ordered steps:
  * 1. check HELLO's realm URI and that the realm exists;
  * 2. pick the authentication: a token from the WebSocket upgrade wins; otherwise the first of the client's
- *    `authmethods` that the router offers (`ticket` when JWT keys are configured, `anonymous` when allowed);
+ *    `authmethods` that the router offers (`tls` when wss verified a client certificate, `ticket` when JWT keys
+ *    are configured, `anonymous` when allowed). A HELLO without authmethods offers `tls` and `anonymous`, so a
+ *    client certificate logs in without further ado, as it does for MQTT;
  * 3. verify (ticket: CHALLENGE, then AUTHENTICATE carrying the JWT);
  * 4. join the realm and send WELCOME.
  */
@@ -41,9 +43,14 @@ export function handleHello(peer: WampPeer, hello: Hello): void {
     settle(peer, upgradeAuth.then((outcome) => withRealmCheck(peer, outcome, realmName)));
     return;
   }
-  const offered = Array.isArray(hello.details.authmethods) ? hello.details.authmethods : ['anonymous'];
+  const offered = Array.isArray(hello.details.authmethods) ? hello.details.authmethods : ['tls', 'anonymous'];
   const { auth } = peer.context;
+  const certificateName = peer.connection.certificateName;
   for (const method of offered) {
+    if (method === 'tls' && certificateName !== undefined) {
+      welcome(peer, auth.certificate(certificateName));
+      return;
+    }
     if (method === 'ticket' && auth.tokensEnabled) {
       peer.state = 'challenged';
       peer.send([Type.CHALLENGE, 'ticket', {}]);

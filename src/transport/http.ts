@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { serveStaticFile } from './static-files.js';
-import type { TlsMaterial } from './tls.js';
+import { tlsServerOptions, type TlsMaterial } from './tls.js';
 
 /** The router's own paths: a served directory never answers them, whatever files it holds. */
 const RESERVED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -84,7 +84,7 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsMaterial): Server 
     fallback(request, response, path);
   };
   // An HTTPS server is an HTTP server for everything used here (upgrade, close, closeAllConnections).
-  return tls === undefined ? createServer(handler) : (createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as Server);
+  return tls === undefined ? createServer(handler) : (createHttpsServer(tlsServerOptions(tls), handler) as unknown as Server);
 }
 
 /** What a path no route and no static file answers gets: a hint on `/`, else 404. */

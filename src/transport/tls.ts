@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -27,4 +28,30 @@ export function loadTlsMaterial(files: { cert: string; key: string; clientCa?: s
     material.requireClientCert = files.requireClientCert === true;
   }
   return material;
+}
+
+/** What a secure context needs: the certificate and key, and the client CA when there is one. */
+export function secureContextOptions(tls: TlsMaterial): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  return tls.clientCa === undefined ? { cert: tls.cert, key: tls.key } : { cert: tls.cert, key: tls.key, ca: tls.clientCa };
+}
+
+/**
+ * Options for a TLS server. With a client CA the server asks every client for a certificate; a client without
+ * one (or with one the CA did not sign) is still let in unless `requireClientCert`, and then simply has no
+ * verified name, so it logs in some other way.
+ */
+export function tlsServerOptions(tls: TlsMaterial): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } {
+  if (tls.clientCa === undefined) return secureContextOptions(tls);
+  return { ...secureContextOptions(tls), requestCert: true, rejectUnauthorized: tls.requireClientCert === true };
+}
+
+/**
+ * The common name of a client certificate that TLS verified against the client CA, if `socket` is a TLS socket
+ * and has one. An unverified certificate names nobody: anyone can write any common name into one.
+ */
+export function verifiedCommonName(socket: unknown): string | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  const name = tls.getPeerCertificate().subject?.CN;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }

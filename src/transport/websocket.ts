@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
 import { negotiate } from './negotiate.js';
 import { originAllowed } from './origin.js';
+import { verifiedCommonName } from './tls.js';
 import { WebSocketConnection } from './ws-connection.js';
 
 export interface WebSocketListenerOptions {
@@ -120,7 +121,8 @@ export class WebSocketListener {
       const id = `c${this.nextId++}`;
       const connectionLog = log.child({ conn: id, remote: remoteAddress, protocol: result.protocol });
       const { metrics } = this.options;
-      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, (gone, code, reason, lifetimeMs) => {
+      const certificateName = verifiedCommonName(request.socket);
+      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, certificateName, (gone, code, reason, lifetimeMs) => {
         this.connections.delete(gone);
         this.options.admission.release();
         if (code === 1009) metrics.limitHit('message_size');
@@ -128,7 +130,7 @@ export class WebSocketListener {
       });
       metrics.connectionOpened(result.protocol);
       this.connections.add(connection);
-      connectionLog.info({ path: request.url }, 'connection open');
+      connectionLog.info(certificateName === undefined ? { path: request.url } : { path: request.url, certificate: certificateName }, 'connection open');
       module.accept(connection);
     });
   }

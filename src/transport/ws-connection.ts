@@ -20,6 +20,8 @@ export class WebSocketConnection implements Connection {
     readonly remoteAddress: string,
     private logger: Logger,
     readonly upgradeAuth: Promise<AuthOutcome> | undefined,
+    /** The common name of a client certificate verified on a wss:// connection (see tls.ts). */
+    readonly certificateName: string | undefined,
     onGone: (connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number) => void,
   ) {
     socket.on('message', (data, isBinary) => {
