@@ -7,6 +7,7 @@ import { watchFile } from 'node:fs';
 import { helpText } from './config/help.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { startServer } from './server.js';
+import { StoreDamagedError } from './store/open.js';
 
 async function main(): Promise<void> {
   let loaded;
@@ -73,6 +74,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StoreDamagedError) {
+    // Its own exit code: a supervisor must not restart in a loop over a store that needs a person.
+    process.stderr.write(`switchboard: ${error.message}\n`);
+    process.exit(3);
+  }
   process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -231,6 +231,8 @@ export interface HarnessOptions {
   auth?: AuthService;
   /** Realms besides `realm1`, the default one. */
   realms?: string[];
+  /** The store sessions persist to; a fresh MemoryStore unless given (a test may reuse one to "restart"). */
+  persistence?: ModuleContext['persistence'];
 }
 
 export interface ConnectOptions {
@@ -333,7 +335,7 @@ export function mqttHarness(options: HarnessOptions = {}): MqttHarness {
     handshakeTimeoutMs: 0,
     metrics: noMetrics,
     backpressure: { softBytes: Number.MAX_SAFE_INTEGER, hardBytes: Number.MAX_SAFE_INTEGER },
-    persistence: new MemoryStore(),
+    persistence: options.persistence ?? new MemoryStore(),
   };
   const mqttOptions: MqttOptions = { ...DEFAULTS.mqtt, sysInterval: 0, ...options.mqtt };
   const module = createMqttModule(context, mqttOptions);
