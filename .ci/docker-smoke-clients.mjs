@@ -5,8 +5,9 @@
 //   node .ci/docker-smoke-clients.mjs retain        a device publishes a retained MQTT message
 //   node .ci/docker-smoke-clients.mjs retained      a fresh WAMP subscriber gets that retained message
 //
-// Environment: SMOKE_WS_URL (ws://127.0.0.1:PORT/), SMOKE_MQTT_URL (mqtt://127.0.0.1:PORT),
-// SMOKE_JWT_SECRET (the secret the container was started with). Exits non-zero, saying why, on any failure.
+// Environment: SMOKE_WS_URL (ws:// or wss://127.0.0.1:PORT/), SMOKE_MQTT_URL (mqtt:// or mqtts://127.0.0.1:PORT),
+// SMOKE_JWT_SECRET (the secret the container was started with); for TLS, NODE_EXTRA_CA_CERTS names the router's
+// test certificate, which the clients then verify like any other. Exits non-zero, saying why, on any failure.
 import { SignJWT } from 'jose';
 import mqtt from 'mqtt';
 
@@ -137,6 +138,11 @@ function nextWampEvent(session, uri) {
   );
 }
 
+/** `ws`, `wss`, `mqtt` or `mqtts`: which of the router's listeners a client used. */
+function scheme(url) {
+  return new URL(url).protocol.slice(0, -1);
+}
+
 function expectEqual(actual, expected, what) {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
     throw new Error(`${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
@@ -149,22 +155,22 @@ async function exchange() {
   const wsDevice = await openMqtt(wsUrl, 'smoke-ws-device');
   const tcpDevice = await openMqtt(mqttUrl, 'smoke-tcp-device');
   try {
-    // MQTT (over WebSocket) -> WAMP
+    // MQTT (over the WebSocket port) -> WAMP
     const telemetry = { temperature: 21.5 };
     const event = nextWampEvent(wamp.session, 'devices.smoke-ws-device.telemetry');
     // Subscribing is a round trip; publishing before it completes could race the subscription.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await wsDevice.publishAsync('devices/smoke-ws-device/telemetry', JSON.stringify(telemetry), { qos: 1 });
-    expectEqual((await event).args, [telemetry], 'MQTT publish over WebSocket reached the WAMP subscriber');
+    expectEqual((await event).args, [telemetry], `MQTT publish over ${scheme(wsUrl)} reached the WAMP subscriber`);
 
-    // WAMP -> MQTT, to a device on the WebSocket port and one on the plain TCP port.
+    // WAMP -> MQTT, to a device on the WebSocket port and one on an MQTT port (1883, or 8883 with TLS).
     await wsDevice.subscribeAsync('devices/+/commands', { qos: 1 });
     await tcpDevice.subscribeAsync('devices/+/commands', { qos: 1 });
     const overWs = nextMqttMessage(wsDevice, 'devices/smoke-ws-device/commands');
     const overTcp = nextMqttMessage(tcpDevice, 'devices/smoke-ws-device/commands');
     await wamp.session.publish('devices.smoke-ws-device.commands', ['blink'], {}, { acknowledge: true });
-    expectEqual((await overWs).payload, 'blink', 'WAMP publish reached the MQTT subscriber over WebSocket');
-    expectEqual((await overTcp).payload, 'blink', 'WAMP publish reached the MQTT subscriber over TCP');
+    expectEqual((await overWs).payload, 'blink', `WAMP publish reached the MQTT subscriber over ${scheme(wsUrl)}`);
+    expectEqual((await overTcp).payload, 'blink', `WAMP publish reached the MQTT subscriber over ${scheme(mqttUrl)}`);
   } finally {
     await Promise.all([wamp.close(), wsDevice.endAsync(), tcpDevice.endAsync()]);
   }

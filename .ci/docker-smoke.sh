@@ -2,8 +2,8 @@
 # Docker smoke test: builds the Dockerfile, runs the image, and drives it from the host with real clients.
 # It checks the image's metadata (user, HEALTHCHECK, ports, /data volume), that the container becomes healthy,
 # runs the router as node and loads lmdb's native module, that MQTT and WAMP clients reach each other through
-# the published ports, that SIGTERM stops it cleanly, and that a retained message survives a restart and a new
-# container on the same volume.
+# the published ports, that SIGTERM stops it cleanly, that a retained message survives a restart and a new
+# container on the same volume, and that with a TLS certificate it stays healthy and serves wss:// and MQTT/TLS.
 #
 # CI has no Docker engine and no Docker Hub, so podman builds and runs the image, on a Node 24 base that
 # .ci/make-node-base.sh makes from Debian and the npm registry (cached between runs on the same machine).
@@ -110,6 +110,7 @@ podman volume create "$VOLUME" >/dev/null
 
 # The way README and examples/docker-compose.yml run it: JWT login, the compose example's config file mounted
 # read-only, and a named volume for the data directory.
+# Arguments are more `podman run` options.
 start_container() {
   CID=$(podman run -d \
     -p "127.0.0.1:$WS_PORT:8080" -p "127.0.0.1:$MQTT_PORT:1883" \
@@ -117,7 +118,7 @@ start_container() {
     -v "$PWD/examples/compose-config.json:/config/config.json:ro" \
     -e SWITCHBOARD_CONFIG=/config/config.json \
     -e SWITCHBOARD_JWT_SECRET="$SECRET" \
-    "$IMAGE" 2>"$SMOKE_TMP/run.log") || { cat "$SMOKE_TMP/run.log"; fail "podman run"; }
+    "$@" "$IMAGE" 2>"$SMOKE_TMP/run.log") || { cat "$SMOKE_TMP/run.log"; fail "podman run"; }
   say "started container ${CID:0:12} (WebSocket 127.0.0.1:$WS_PORT, MQTT 127.0.0.1:$MQTT_PORT, volume $VOLUME)"
 }
 
@@ -209,3 +210,21 @@ CID=""
 start_container
 wait_healthy
 check_retained "after replacing the container (same volume)"
+
+# TLS: with tls.cert and tls.key the main port speaks https/wss, and the HEALTHCHECK must still pass; the same
+# clients then go over wss:// and MQTT over TLS (port 8883), trusting the test certificate.
+stop_container
+quietly podman rm "$CID"
+CID=""
+mkdir "$SMOKE_TMP/certs"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=switchboard-smoke -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$SMOKE_TMP/certs/key.pem" -out "$SMOKE_TMP/certs/cert.pem" 2>/dev/null
+# Readable by the node user in the container; the key is a throwaway made for this run.
+chmod 644 "$SMOKE_TMP/certs/key.pem"
+MQTTS_PORT=$(free_port)
+start_container -p "127.0.0.1:$MQTTS_PORT:8883" -v "$SMOKE_TMP/certs:/certs:ro" \
+  -e SWITCHBOARD_TLS_CERT=/certs/cert.pem -e SWITCHBOARD_TLS_KEY=/certs/key.pem
+wait_healthy
+NODE_EXTRA_CA_CERTS="$SMOKE_TMP/certs/cert.pem" SMOKE_WS_URL="wss://127.0.0.1:$WS_PORT/" \
+  SMOKE_MQTT_URL="mqtts://127.0.0.1:$MQTTS_PORT" node .ci/docker-smoke-clients.mjs exchange || fail "exchange over TLS"
+say "ok: MQTT -> WAMP and WAMP -> MQTT over wss:// and MQTT over TLS"
