@@ -41,8 +41,11 @@ cleanup() {
     podman rm -f -t 3 "$CID" >/dev/null 2>&1
   fi
   [ -n "$VOLUME" ] && podman volume rm -f "$VOLUME" >/dev/null 2>&1
-  # Images and layers go with the storage folder; reset unmounts whatever overlay still holds under it.
-  podman system reset -f >/dev/null 2>&1
+  # Images and layers go with the storage folder; reset unmounts whatever overlay still holds under it. Only
+  # ever with this run's own configuration: a reset of the machine's default storage would wipe other work.
+  if [ "${CONTAINERS_STORAGE_CONF:-}" = "$SMOKE_TMP/storage.conf" ] && [ -f "$CONTAINERS_STORAGE_CONF" ]; then
+    podman system reset -f >/dev/null 2>&1
+  fi
   grep -o " $SMOKE_TMP[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$SMOKE_TMP"
   if [ "$status" -eq 0 ]; then say "passed; container, volume and $SMOKE_TMP removed"; fi
