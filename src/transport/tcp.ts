@@ -9,6 +9,7 @@ import type { Admission } from './admission.js';
 import type { TlsMaterial } from './tls.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
+import { turnBatcher } from './ws-connection.js';
 
 /** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
 export class TcpConnection implements Connection {
@@ -52,11 +53,14 @@ export class TcpConnection implements Connection {
   }
 
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return turnBatcher.backlog(this.socket);
   }
 
   send(data: Buffer | string): void {
-    if (!this.ended && this.socket.writable) this.socket.write(data);
+    if (this.ended || !this.socket.writable) return;
+    // One writev per turn for everything sent to this socket (see TurnBatcher).
+    turnBatcher.hold(this.socket);
+    this.socket.write(data);
   }
 
   /** TCP has no close code; the reason is what the close is logged with. */

@@ -1,8 +1,54 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import { CloseCode, type Connection, type ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
+
+/**
+ * Holds a socket's writes until the end of the event-loop turn, then sends them in one writev. A fan-out
+ * sends one message per receiver per publication, and a publisher's burst arrives as many publications in one
+ * read: uncorked, every message is its own system call (measured: writev took a third of the router's CPU in
+ * the MQTT fan-out benchmark). setImmediate runs after the turn's I/O callbacks, so nothing waits for a timer.
+ */
+export class TurnBatcher {
+  private readonly corked: Held[] = [];
+  private scheduled = false;
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const sockets = this.corked.splice(0);
+    for (const socket of sockets) {
+      socket[BACKLOG] = undefined;
+      socket.uncork();
+    }
+  };
+
+  /** Corks `socket` until the end of this turn, once however many writes follow. */
+  hold(socket: Socket): void {
+    const held = socket as Held;
+    if (held[BACKLOG] !== undefined) return;
+    held[BACKLOG] = socket.writableLength;
+    socket.cork();
+    this.corked.push(held);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /**
+   * Bytes the kernel has not taken from `socket`, not counting what this turn is still holding back: the
+   * slow-consumer limits ask whether the peer reads too slowly, and a burst written in one turn is no sign
+   * of that (counting it made a fast subscriber look slow and lose events).
+   */
+  backlog(socket: Socket): number {
+    return (socket as Held)[BACKLOG] ?? socket.writableLength;
+  }
+}
+const BACKLOG = Symbol('backlog when corked');
+type Held = Socket & { [BACKLOG]?: number };
+/** One batcher for every connection: one callback per turn, whatever the number of sockets written. */
+export const turnBatcher = new TurnBatcher();
 
 /** A Connection over a `ws` WebSocket. */
 export class WebSocketConnection implements Connection {
@@ -57,11 +103,20 @@ export class WebSocketConnection implements Connection {
   }
 
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
+    const raw = this.rawSocket();
+    // ws counts its socket's buffer plus frames of its own (compression); only the socket's part is held.
+    return raw === undefined ? this.socket.bufferedAmount : this.socket.bufferedAmount - raw.writableLength + turnBatcher.backlog(raw);
+  }
+
+  /** ws writes to its net.Socket, which it keeps as `_socket` (not part of its typed API). */
+  private rawSocket(): Socket | undefined {
+    return (this.socket as unknown as { _socket?: Socket })._socket;
   }
 
   send(data: Buffer | string, binary: boolean): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
+    const raw = this.rawSocket();
+    if (raw !== undefined) turnBatcher.hold(raw);
     this.socket.send(data, { binary });
   }
 
