@@ -59,7 +59,7 @@ export class TcpConnection implements Connection {
   send(data: Buffer | string): void {
     if (this.ended || !this.socket.writable) return;
     // One writev per turn for everything sent to this socket (see TurnBatcher).
-    turnBatcher.hold(this.socket);
+    turnBatcher.hold(this.socket, data.length);
     this.socket.write(data);
   }
 

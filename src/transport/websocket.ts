@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -117,22 +117,35 @@ export class WebSocketListener {
     const upgradeAuth = this.options.upgradeAuth(request);
     // Settled later by the module; never leave a rejection unhandled if the client vanishes first.
     upgradeAuth?.catch(() => undefined);
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const id = `c${this.nextId++}`;
-      const connectionLog = log.child({ conn: id, remote: remoteAddress, protocol: result.protocol });
-      const { metrics } = this.options;
-      const certificateName = verifiedCommonName(request.socket);
-      const connection = new WebSocketConnection(ws, id, result.protocol, remoteAddress, connectionLog, upgradeAuth, certificateName, (gone, code, reason, lifetimeMs) => {
-        this.connections.delete(gone);
-        this.options.admission.release();
-        if (code === 1009) metrics.limitHit('message_size');
-        metrics.connectionClosed(result.protocol, wsCloseReason(code, reason), lifetimeMs);
-      });
-      metrics.connectionOpened(result.protocol);
-      this.connections.add(connection);
-      connectionLog.info(certificateName === undefined ? { path: request.url } : { path: request.url, certificate: certificateName }, 'connection open');
-      module.accept(connection);
+    const path = request.url;
+    const protocol = result.protocol;
+    const certificateName = verifiedCommonName(request.socket);
+    // No closure here may use `request`: the connection's closures would keep this scope, and with it the
+    // upgrade request and its headers, alive for the connection's whole life (seen in a heap snapshot).
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws, module, protocol, remoteAddress, path, upgradeAuth, certificateName));
+  }
+
+  private open(
+    ws: WebSocket,
+    module: ProtocolModule,
+    protocol: string,
+    remoteAddress: string,
+    path: string | undefined,
+    upgradeAuth: Promise<AuthOutcome> | undefined,
+    certificateName: string | undefined,
+  ): void {
+    const id = `c${this.nextId++}`;
+    const { metrics, log } = this.options;
+    const connection = new WebSocketConnection(ws, id, protocol, remoteAddress, log, upgradeAuth, certificateName, (gone, code, reason, lifetimeMs) => {
+      this.connections.delete(gone);
+      this.options.admission.release();
+      if (code === 1009) metrics.limitHit('message_size');
+      metrics.connectionClosed(protocol, wsCloseReason(code, reason), lifetimeMs);
     });
+    metrics.connectionOpened(protocol);
+    this.connections.add(connection);
+    if (log.isLevelEnabled('info')) connection.log.info(certificateName === undefined ? { path } : { path, certificate: certificateName }, 'connection open');
+    module.accept(connection);
   }
 
   /** Refuses new upgrades from now on (503) and stops the heartbeat. */
