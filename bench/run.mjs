@@ -91,10 +91,11 @@ async function runOne(scenario, systemName) {
   } catch (error) {
     return { error: `did not start: ${error.message}` };
   }
-  const quiet = await waitForQuiet({ full: 15000, quick: 2000, smoke: 0 }[mode]);
+  const quiet = await waitForQuiet({ full: 8000, quick: 1000, smoke: 0 }[mode]);
   const loadBefore = loadavg();
   const result = await runGenerator(full, sut);
-  await sut.stop();
+  // A profiled run (BENCH_NODE_ARGS=--cpu-prof) must exit on its own to write its profile.
+  await sut.stop(process.env.BENCH_NODE_ARGS ? 'SIGTERM' : 'SIGKILL');
   return { ...result, ...quiet, loadBefore, loadAfter: loadavg() };
 }
 
@@ -201,7 +202,9 @@ function report(results, meta) {
       `| ${scenario.label} | ${systems
         .map((s) => {
           const r = get(scenario.id, s);
-          return r?.cpu ? `${r.cpu.sut} / ${r.cpu.gen} / ${r.cpu.other}` : '';
+          // Rate per second of the system's own CPU: steadier than the rate when others take the machine.
+          const perCore = r?.cpu?.sut > 0 ? ` · ${fmtRate(Math.round(r.rate / (r.cpu.sut / 100)))} per core-s` : '';
+          return r?.cpu ? `${r.cpu.sut} / ${r.cpu.gen} / ${r.cpu.other}${perCore}` : '';
         })
         .join(' | ')} |`,
     );
@@ -231,7 +234,7 @@ function report(results, meta) {
     '',
     ...targetLines(get),
     '',
-    '## CPU during the measured interval (% of one core: system under test / generator / other processes)',
+    '## CPU during the measured interval (% of one core: system under test / generator / other processes), and the rate per second of the system\'s own CPU',
     '',
     ...cpuRows,
     '',

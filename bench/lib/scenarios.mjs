@@ -102,7 +102,7 @@ export const QUICK = [
 
 export const DURATIONS = {
   full: { warmMs: 1000, measureMs: 4000, latencyMs: 3000, connections: 10000 },
-  quick: { warmMs: 300, measureMs: 1000, latencyMs: 800, connections: 1000 },
+  quick: { warmMs: 300, measureMs: 800, latencyMs: 600, connections: 1000 },
   smoke: { warmMs: 200, measureMs: 500, latencyMs: 300, connections: 100 },
 };
 
