@@ -80,6 +80,8 @@ interface InFlight {
 interface Queued {
   message: Outgoing;
   seq: number;
+  /** Read back after a restart: it may have reached the client before, so it goes with DUP set. */
+  dup?: boolean;
 }
 
 export interface Will {
@@ -234,7 +236,7 @@ export class MqttSession implements SessionSink {
         this.inflight.set(entry.packetId, { packetId: entry.packetId, message, state: entry.released === true ? 'pubrel' : 'publish', seq });
         this.nextPacketId = entry.packetId === 65535 ? 1 : entry.packetId + 1;
       } else {
-        this.queue.push({ message, seq });
+        this.queue.push(entry.qos === 1 ? { message, seq, dup: true } : { message, seq });
       }
     }
     for (const packetId of received) this.inboundQos2.add(packetId);
@@ -483,11 +485,11 @@ export class MqttSession implements SessionSink {
   }
 
   /** A queued message leaves for the client; its store entry learns the packet id, which a resend must reuse. */
-  private sendQueued({ message, seq }: Queued, attachment: Attachment): void {
+  private sendQueued({ message, seq, dup }: Queued, attachment: Attachment): void {
     const packetId = this.allocatePacketId();
     this.inflight.set(packetId, { packetId, message, state: 'publish', seq });
     if (seq > 0) this.limits.store.putEntry(this.key, seq, entryOf(message, packetId, false));
-    attachment.sendPublish(message, packetId, false);
+    attachment.sendPublish(message, packetId, dup === true);
   }
 
   /** Packet ids run 1..65535 and skip ids still in flight [MQTT-2.2.1-3]. */

@@ -59,7 +59,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'compression.thresholdBytes', env: 'SWITCHBOARD_COMPRESSION_THRESHOLD', flag: 'compression-threshold', type: 'int', help: 'Smallest message compressed, in bytes. Default: 1024.' },
   { key: 'tls.cert', env: 'SWITCHBOARD_TLS_CERT', flag: 'tls-cert', type: 'string', help: 'PEM certificate file: serve https/wss and MQTT over TLS.' },
   { key: 'tls.key', env: 'SWITCHBOARD_TLS_KEY', flag: 'tls-key', type: 'string', help: 'PEM private key file for tls.cert.' },
-  { key: 'tls.clientCa', env: 'SWITCHBOARD_TLS_CLIENT_CA', flag: 'tls-client-ca', type: 'string', help: 'PEM CA for MQTT client certificates (login by certificate).' },
+  { key: 'tls.clientCa', env: 'SWITCHBOARD_TLS_CLIENT_CA', flag: 'tls-client-ca', type: 'string', help: 'PEM CA for client certificates on MQTT/TLS and wss (login by certificate).' },
   { key: 'tls.requireClientCert', env: 'SWITCHBOARD_TLS_REQUIRE_CLIENT_CERT', flag: 'tls-require-client-cert', type: 'bool', help: 'Refuse MQTT/TLS clients without a valid certificate. Default: false.' },
   { key: 'tls.clientCertRole', env: 'SWITCHBOARD_TLS_CLIENT_CERT_ROLE', flag: 'tls-client-cert-role', type: 'string', help: 'Authrole for certificate logins. Default: device.' },
   { key: 'mqtt.maxKeepalive', env: 'SWITCHBOARD_MQTT_MAX_KEEPALIVE', flag: 'mqtt-max-keepalive', type: 'int', help: 'Cap on MQTT keepalive in seconds; 0: no cap. Default: 0.' },

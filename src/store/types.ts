@@ -47,7 +47,10 @@ export interface QueuedEntry {
   readonly qos: 1 | 2;
   readonly retain: boolean;
   readonly subscriptionIds: readonly number[];
-  /** The packet id it was sent with; a resend after a restart must reuse it [MQTT-4.4.0-1]. */
+  /**
+   * The packet id it was sent with. A store keeps it for QoS 2, whose resend after a restart must reuse it
+   * [MQTT-4.4.0-1]; it may drop it for QoS 1, which is then resent with a new id and DUP set.
+   */
   readonly packetId?: number;
   /** QoS 2: the client sent PUBREC and the router PUBREL; only PUBCOMP is missing. */
   readonly released?: boolean;

@@ -65,10 +65,13 @@ export class LmdbStore implements Store {
   }
 
   barrier(): Promise<void> | undefined {
+    this.sessions.flush();
     return this.writer.barrier();
   }
 
   async close(): Promise<void> {
+    this.sessions.flush();
+    this.sessions.compact();
     await this.writer.drain();
     await this.db.close();
   }
