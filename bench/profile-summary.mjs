@@ -1,7 +1,7 @@
 // Summarises a `node --cpu-prof` profile: the functions with the most self time, and their share of the samples.
 // Profile Switchboard under a scenario with, for example:
-//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.mjs --quick --only mqtt-ws-fanout-100-q0 --systems switchboard
-//   node bench/profile-summary.mjs /tmp/prof/*.cpuprofile [top=25]
+//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/sb-bench-prof" node bench/run.mjs --quick --only mqtt-ws-fanout-100-q0 --systems switchboard
+//   node bench/profile-summary.mjs /tmp/sb-bench-prof/*.cpuprofile [top=25]
 import { readFileSync } from 'node:fs';
 
 const [file, topArg] = process.argv.slice(2);

@@ -4,6 +4,9 @@
 //
 //   node bench/run.mjs [--quick] [--only REGEX] [--systems switchboard,mosquitto,...] [--out FILE.md]
 //   node bench/run.mjs --smoke   (one tiny scenario on Switchboard alone; prints JSON, writes nothing)
+//   node bench/run.mjs --redo FILE.json   (runs again every run of that result file that other processes
+//     disturbed or that failed, keeps the less disturbed of the two, and writes the merged table; with --only,
+//     runs the selected scenarios again whatever they measured and keeps the new figures)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,9 +22,11 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     systems: { type: 'string' },
     out: { type: 'string' },
+    redo: { type: 'string' },
   },
 });
-const mode = opts.smoke ? 'smoke' : opts.quick ? 'quick' : 'full';
+const previous = opts.redo ? JSON.parse(readFileSync(opts.redo, 'utf8')) : undefined;
+const mode = previous?.meta.mode ?? (opts.smoke ? 'smoke' : opts.quick ? 'quick' : 'full');
 const durations = DURATIONS[mode];
 // Two cores: the system under test gets one, the generator the other. With fewer, nothing is pinned.
 const [SUT_CORE, GEN_CORE] = cpus().length >= 2 ? [0, 1] : [undefined, undefined];
@@ -79,6 +84,15 @@ function runGenerator(scenario, sut) {
   });
 }
 
+/** The system under test now, stopped if the harness is interrupted, so that no router outlives it. */
+let running;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    await running?.stop();
+    process.exit(130);
+  });
+}
+
 async function runOne(scenario, systemName) {
   const system = SYSTEMS[systemName];
   const missing = system.available();
@@ -91,16 +105,19 @@ async function runOne(scenario, systemName) {
   } catch (error) {
     return { error: `did not start: ${error.message}` };
   }
-  const quiet = await waitForQuiet({ full: 8000, quick: 1000, smoke: 0 }[mode]);
+  running = sut;
+  const quiet = await waitForQuiet({ full: 4000, quick: 1000, smoke: 0 }[mode]);
   const loadBefore = loadavg();
   const result = await runGenerator(full, sut);
   // A profiled run (BENCH_NODE_ARGS=--cpu-prof) must exit on its own to write its profile.
   await sut.stop(process.env.BENCH_NODE_ARGS ? 'SIGTERM' : 'SIGKILL');
+  running = undefined;
   return { ...result, ...quiet, loadBefore, loadAfter: loadavg() };
 }
 
 // ---- Report ----
 
+const GEN_BOUND = 90;
 const fmtRate = (x) => (x >= 100000 ? `${(x / 1000).toFixed(0)}k` : x >= 10000 ? `${(x / 1000).toFixed(1)}k` : x.toLocaleString('en'));
 const fmtMs = (x) => (x === null || x === undefined ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
@@ -112,8 +129,10 @@ function cell(r) {
     return `${fmtRate(r.rate)} conn/s · ${r.rssPer1000MB} MB/1k${r.failed ? ` · **${r.failed} failed**` : ''}`;
   }
   const lost = r.lost ? ` · **lost ${r.lost.toLocaleString('en')}**` : '';
+  // The generator near a full core may be what limits the figure: then it is a lower bound for the system.
+  const bound = r.cpu?.gen >= GEN_BOUND ? ' ⚑' : '';
   const lostAcked = r.lostAcked ? ` · **${r.lostAcked} acked lost**` : '';
-  return `${fmtRate(r.rate)}/s · p50 ${fmtMs(r.latency?.p50)} p99 ${fmtMs(r.latency?.p99)} ms${lost}${lostAcked}`;
+  return `${fmtRate(r.rate)}/s${bound} · p50 ${fmtMs(r.latency?.p50)} p99 ${fmtMs(r.latency?.p99)} ms${lost}${lostAcked}`;
 }
 
 function ratio(sb, peer) {
@@ -210,6 +229,7 @@ function report(results, meta) {
     );
   }
   const others = results.map((r) => r.result?.cpu?.other).filter((x) => x !== undefined);
+  const redone = results.filter((r) => r.redone).length;
   const mean = others.length ? Math.round(others.reduce((a, b) => a + b, 0) / others.length) : 0;
   const m = meta.machine;
   return [
@@ -219,14 +239,16 @@ function report(results, meta) {
       `Mosquitto: ${m.mosquitto}; Aedes ${m.aedes}; fox-wamp ${m.fox}.`,
     `System under test pinned to core ${SUT_CORE ?? '(none)'}, generator to core ${GEN_CORE ?? '(none)'}. ` +
       `Load average ${meta.loadBefore} before, ${meta.loadAfter} after; ${Math.round(meta.seconds)} s in all.`,
-    `Other processes took ${mean}% of a core on average during the measured intervals (max ${others.length ? Math.max(...others) : 0}%).`,
+    `Other processes took ${mean}% of a core on average during the measured intervals (max ${others.length ? Math.max(...others) : 0}%)` +
+      `${redone ? `; ${redone} disturbed run${redone > 1 ? 's were' : ' was'} run again (--redo) and the less disturbed result kept` : ''}.`,
     '',
     `Throughput phase: ${durations.warmMs} ms warm-up, then ${durations.measureMs} ms measured, the sender at most a window ` +
-      `ahead of the slowest receiver (500 messages for fan-out, 500 in flight for fan-in, 100 calls for RPC). Latency phase: ` +
+      `ahead of the slowest receiver (fan-out: 500 publications but at most 50,000 deliveries; fan-in: 500 messages; RPC: 100 calls). Latency phase: ` +
       `${durations.latencyMs} ms at a fixed offered rate (${LATENCY_RATE.toLocaleString('en')} deliveries/s for pub/sub, 1,000 calls/s for RPC). ` +
       `Cells: delivered per second (deliveries, messages or calls), p50 and p99 end-to-end latency; lost messages when any. ` +
       `Connections: ${durations.connections.toLocaleString('en')} idle logged-in connections, connects/s and router RSS growth per 1,000. ` +
-      'Ratios: Switchboard ÷ peer (for connections: connects/s, and RSS per 1,000 in brackets, where lower is better).',
+      'Ratios: Switchboard ÷ peer (for connections: connects/s, and RSS per 1,000 in brackets, where lower is better). ' +
+      `⚑: the generator used ${GEN_BOUND}% of its core or more, so the figure may be the generator's limit rather than the system's.`,
     '',
     ...rows,
     '',
@@ -246,22 +268,31 @@ function report(results, meta) {
 const started = new Date();
 const t0 = Date.now();
 const loadBefore = loadavg();
-const results = [];
+/** A run that other processes disturbed (more than QUIET_PCT of a core) or that failed. */
+const disturbed = (r) => r.error !== undefined || (r.cpu !== undefined && r.cpu.other > QUIET_PCT);
+const results = previous ? previous.results : [];
 for (const scenario of scenarios) {
   for (const system of scenario.systems) {
     if (systemFilter && !systemFilter.includes(system)) continue;
+    const earlier = results.findIndex((r) => r.scenario === scenario.id && r.system === system);
+    // With --only, --redo runs the selection again whatever it measured; otherwise only disturbed runs.
+    if (previous && !opts.only && (earlier < 0 || !disturbed(results[earlier].result))) continue;
     const result = await runOne(scenario, system);
-    results.push({ scenario: scenario.id, system, result });
     log(`${scenario.id.padEnd(24)} ${SYSTEMS[system].label.padEnd(16)} ${cell(result)}${result.cpu ? `  [cpu ${result.cpu.sut}/${result.cpu.gen}/${result.cpu.other}]` : ''}`);
+    if (earlier < 0) results.push({ scenario: scenario.id, system, result });
+    else if (opts.only || !(result.cpu?.other > results[earlier].result.cpu?.other) || results[earlier].result.error) {
+      results[earlier] = { scenario: scenario.id, system, result, redone: true };
+    }
   }
 }
-const meta = { mode, started: started.toISOString().slice(0, 16).replace('T', ' ') + ' UTC', loadBefore, loadAfter: loadavg(), seconds: (Date.now() - t0) / 1000, machine: machine(), scenarios };
+const startedAt = previous ? new Date(previous.meta.startedIso ?? previous.meta.started.replace(' UTC', 'Z').replace(' ', 'T')) : started;
+const meta = { mode, started: startedAt.toISOString().slice(0, 16).replace('T', ' ') + ' UTC', startedIso: startedAt.toISOString(), loadBefore: previous?.meta.loadBefore ?? loadBefore, loadAfter: loadavg(), seconds: (previous?.meta.seconds ?? 0) + (Date.now() - t0) / 1000, machine: machine(), scenarios };
 
 if (mode === 'smoke') {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {
   const markdown = report(results, meta);
-  const out = opts.out ?? join(ROOT, 'bench/results', `${started.toISOString().slice(0, 10)}-${mode}.md`);
+  const out = opts.out ?? (opts.redo ? opts.redo.replace(/\.json$/, '.md') : join(ROOT, 'bench/results', `${started.toISOString().slice(0, 10)}-${mode}.md`));
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, markdown);
   writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify({ meta, results }, null, 1));
