@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSession, type OpenSession } from '../helpers/autobahn.js';
 import { freePort } from '../helpers/router.js';
 import { killAllRouters, runRouterToExit, spawnRouter, type RouterProcess } from '../helpers/router-process.js';
 
@@ -153,7 +154,8 @@ describe('after a SIGKILL', () => {
     expect(retained.sort()).toEqual(['crash-retained/a=retained a', 'crash-retained/b=retained b']);
   }, 120_000);
 
-  it('a session, its subscriptions and its queue survive without any publisher resending', async () => {
+  it('a session, its subscriptions and a queue of 20,000 survive; the router serves again within 5 s', async () => {
+    const QUEUED = 20_000;
     const args = await routerArgs();
     let router = await spawnRouter(args);
     const subscriber = client(router, 'queued-sub');
@@ -162,24 +164,72 @@ describe('after a SIGKILL', () => {
     await subscriber.endAsync();
     const publisher = client(router, 'queued-pub', { clean: true, properties: {} });
     await connected(publisher);
-    for (let n = 0; n < 200; n++) await publisher.publishAsync(`q/${n % 3}`, `m${n}`, { qos: 1 });
+    let outstanding = 0;
+    for (let n = 0; n < QUEUED; n++) {
+      await until(() => outstanding < WINDOW, 30_000, 'the publish window');
+      outstanding++;
+      publisher.publish(`q/${n % 3}`, `m${n}`, { qos: 1 }, () => outstanding--);
+    }
+    await until(() => outstanding === 0, 30_000, 'every PUBACK');
     router.child.kill('SIGKILL');
     await router.exited;
+    const restarted = Date.now();
     router = await spawnRouter(args);
+    expect(Date.now() - restarted).toBeLessThan(5_000);
+    expect(router.lines.find((line) => line.msg === 'mqtt sessions restored from the store')).toMatchObject({ sessions: 1, messages: QUEUED });
 
     const returning = client(router, 'queued-sub');
     const got: string[] = [];
     returning.on('message', (_topic: string, payload: Buffer) => got.push(payload.toString()));
     expect(await connected(returning)).toBe(true);
-    await until(() => got.length >= 200, 20_000, 'the queued messages');
+    await until(() => got.length >= QUEUED, 60_000, 'the queued messages');
     // In the order they were published, since they were queued in that order.
-    expect(got).toEqual(Array.from({ length: 200 }, (_, n) => `m${n}`));
+    expect(got.slice(0, QUEUED)).toEqual(Array.from({ length: QUEUED }, (_, n) => `m${n}`));
 
     // The subscription itself survived: a new publication reaches the session.
     const again = client(router, 'queued-pub2', { clean: true, properties: {} });
     await connected(again);
     await again.publishAsync('q/x', 'after restart', { qos: 1 });
     await until(() => got.includes('after restart'), 10_000, 'a publication after the restart');
+  }, 120_000);
+});
+
+describe('WAMP over the embedded store', () => {
+  it('an acknowledged retained event survives a SIGKILL and reaches a get_retained subscriber; so does an MQTT device queue', async () => {
+    const args = await routerArgs();
+    let router = await spawnRouter(args);
+    // A device's persistent session on a topic a browser publishes to.
+    const device = client(router, 'wamp-device');
+    await connected(device);
+    await device.subscribeAsync('devices/lamp/commands', { qos: 1 });
+    await device.endAsync();
+
+    const sessions: OpenSession[] = [];
+    try {
+      const browser = await openSession(`ws://127.0.0.1:${router.port}/`, 'cbor');
+      sessions.push(browser);
+      await browser.session.publish('devices.lamp.state', [], { on: true, level: 7 }, { retain: true, acknowledge: true });
+      await browser.session.publish('devices.lamp.commands', ['switch off'], {}, { acknowledge: true });
+      router.child.kill('SIGKILL');
+      await router.exited;
+      router = await spawnRouter(args);
+
+      const late = await openSession(`ws://127.0.0.1:${router.port}/`, 'json');
+      sessions.push(late);
+      const events: Array<{ kwargs: unknown; retained: unknown }> = [];
+      await late.session.subscribe('devices.lamp.state', (_args: unknown[], kwargs: unknown, details: { retained?: boolean }) => events.push({ kwargs, retained: details.retained }), { get_retained: true });
+      await until(() => events.length === 1, 10_000, 'the retained event');
+      expect(events[0]).toEqual({ kwargs: { on: true, level: 7 }, retained: true });
+    } finally {
+      for (const open of sessions) await open.close().catch(() => undefined);
+    }
+    const returning = client(router, 'wamp-device');
+    const commands: string[] = [];
+    returning.on('message', (_topic: string, payload: Buffer) => commands.push(payload.toString()));
+    expect(await connected(returning)).toBe(true);
+    await until(() => commands.length === 1, 10_000, 'the queued command');
+    // A single string argument crosses as its text (README "Topics and payloads across protocols").
+    expect(commands).toEqual(['switch off']);
   }, 60_000);
 });
 
