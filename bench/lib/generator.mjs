@@ -240,7 +240,7 @@ async function latencyPhase(ctl, ratePerSec, samples) {
  * 1 publisher to N subscribers. `pub.write(batch)` sends; `attach(i, onDelivery)` wires subscriber i to call
  * onDelivery(i, seq) per delivery. The publisher may run `window` messages ahead of the slowest subscriber.
  */
-async function fanout({ subscribers, window, template, pub, attach, ackedBy }) {
+async function fanout({ subscribers, window, template, pub, attach, ackedBy, kicker }) {
   const lastSeq = new Float64Array(subscribers).fill(-1);
   let delivered = 0;
   let sent = 0;
@@ -267,6 +267,9 @@ async function fanout({ subscribers, window, template, pub, attach, ackedBy }) {
     if (sending && !scheduled) (scheduled = true), setImmediate(pump);
   };
   for (let i = 0; i < subscribers; i++) attach(i, onDelivery);
+  // An acknowledgement to the publisher can open the window too: a system may deliver before it acknowledges,
+  // and a pump that only deliveries woke would then wait for ever (seen: 0 deliveries/s for a whole phase).
+  if (kicker) kicker.kick = () => sending && !scheduled && ((scheduled = true), setImmediate(pump));
 
   const count = () => delivered;
   const expected = () => sent * subscribers;
@@ -325,8 +328,11 @@ async function mqttFanout() {
   });
   const pub = await mqttClient(endpoint, transport, 'pub', 'pub');
   let acked = 0;
+  const kicker = {};
   pub.onPacket = (buf, start) => {
-    if (buf[start] >> 4 === 4) acked++;
+    if (buf[start] >> 4 !== 4) return;
+    acked++;
+    kicker.kick?.();
   };
   const t = publishTemplate(transport, 'bench/topic', qos);
   const template = {
@@ -347,6 +353,7 @@ async function mqttFanout() {
     pub,
     attach: (i, onDelivery) => mqttDeliveries(subs[i], transport, i, onDelivery),
     ackedBy: qos && !endpoint.baseline ? () => acked : undefined,
+    kicker,
   });
 }
 

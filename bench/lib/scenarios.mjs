@@ -101,7 +101,7 @@ export const QUICK = [
 ];
 
 export const DURATIONS = {
-  full: { warmMs: 1000, measureMs: 4000, latencyMs: 3000, connections: 10000 },
+  full: { warmMs: 500, measureMs: 3000, latencyMs: 2000, connections: 10000 },
   quick: { warmMs: 300, measureMs: 800, latencyMs: 600, connections: 1000 },
   smoke: { warmMs: 200, measureMs: 500, latencyMs: 300, connections: 100 },
 };
