@@ -58,10 +58,7 @@ function restoreOne(hub: MqttHub, stored: LoadedSession): MqttSession | undefine
       session.subscriptions.set(filter, { filter, parsed, options, coreId: -1, rpc: true });
       continue;
     }
-    const result =
-      parsed.shareGroup === undefined
-        ? session.core.subscribe(parsed.pattern, parsed.policy, options)
-        : session.core.subscribeShared(parsed.shareGroup, parsed.pattern, parsed.policy, options);
+    const result = session.subscribeFilter(parsed, options);
     if (!result.ok) {
       log.info({ clientId: record.clientId, filter, error: result.error }, 'stored subscription no longer allowed; dropped');
       continue;

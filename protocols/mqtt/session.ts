@@ -338,6 +338,13 @@ export class MqttSession implements SessionSink {
     this.onEnd(this);
   }
 
+  /** Subscribes the core session to a filter, shared (`$share/{group}/...`) or not. */
+  subscribeFilter(parsed: ParsedFilter, options: MqttSubscriberOptions) {
+    return parsed.shareGroup === undefined
+      ? this.core.subscribe(parsed.pattern, parsed.policy, options)
+      : this.core.subscribeShared(parsed.shareGroup, parsed.pattern, parsed.policy, options);
+  }
+
   /** A resumed session registers its `$rpc` procedures again; one taken meanwhile by another callee is dropped. */
   private registerAgain(): void {
     for (const [filter, subscription] of this.subscriptions) {

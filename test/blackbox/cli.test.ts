@@ -2,45 +2,24 @@
  * The built binary, as a user runs it: `--help`, configuration errors that stop start-up with the key's
  * name, development mode, and a clean exit on SIGTERM. Needs `npm run build` first (npm test does it).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../../src/config/options.js';
 import { RawWamp } from '../helpers/raw-wamp.js';
+import { killAllRouters, launchRouter, MAIN } from '../helpers/router-process.js';
 
-const MAIN = join(import.meta.dirname, '../../dist/src/main.js');
-const children: ChildProcess[] = [];
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(() => killAllRouters());
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_STORE: 'memory', ...env }, encoding: 'utf8', timeout: 10_000 });
 }
 
-/** Starts the router and resolves with its port once it logs that it listens, plus every log line seen. */
+/** Starts the router configured by environment only; resolves with its port once it listens, and its log lines. */
 function startRouter(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; lines: Array<Record<string, any>> }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_PORT: '0', SWITCHBOARD_MQTT_PORT: '0', SWITCHBOARD_STORE: 'memory', ...env } });
-  children.push(child);
-  const lines: Array<Record<string, any>> = [];
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffer.slice(0, newline)) as Record<string, any>;
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        if (line.msg === 'switchboard listening') resolve({ child, port: line.port as number, lines });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`router exited with ${code}`)));
-    setTimeout(() => reject(new Error('router did not start')), 10_000);
-  });
+  return launchRouter([], { SWITCHBOARD_PORT: '0', SWITCHBOARD_MQTT_PORT: '0', SWITCHBOARD_STORE: 'memory', ...env });
 }
 
 describe('switchboard CLI', () => {

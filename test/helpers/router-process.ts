@@ -21,9 +21,12 @@ const running = new Set<ChildProcess>();
 
 /** Starts the router with these flags (on 127.0.0.1, port 0 unless given) and resolves once it listens. */
 export function spawnRouter(args: string[], env: Record<string, string> = {}): Promise<RouterProcess> {
-  const child = spawn(process.execPath, [MAIN, ...withDefaults(args)], {
-    env: { PATH: process.env.PATH ?? '', SWITCHBOARD_LOG_LEVEL: 'info', ...env },
-  });
+  return launchRouter(withDefaults(args), { SWITCHBOARD_LOG_LEVEL: 'info', ...env });
+}
+
+/** Starts `main.js` with exactly these arguments and environment (plus PATH); resolves once it listens. */
+export function launchRouter(args: string[], env: Record<string, string>): Promise<RouterProcess> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
   running.add(child);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';

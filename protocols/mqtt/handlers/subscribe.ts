@@ -64,10 +64,7 @@ export function handleSubscribe(connection: MqttConnection, packet: ISubscribePa
       granted.push(code.code);
       continue;
     }
-    const result =
-      parsed.shareGroup === undefined
-        ? session.core.subscribe(parsed.pattern, parsed.policy, subscriberOptions)
-        : session.core.subscribeShared(parsed.shareGroup, parsed.pattern, parsed.policy, subscriberOptions);
+    const result = session.subscribeFilter(parsed, subscriberOptions);
     if (!result.ok) {
       connection.log.info({ filter: request.topic, error: result.error }, 'subscription refused');
       granted.push(subackFailure(version, reasonForCoreError(result.error)));
