@@ -148,7 +148,23 @@ export class WebSocketConnection implements Connection {
     if (this.socket.readyState !== this.socket.OPEN) return;
     const raw = this.rawSocket();
     if (raw !== undefined) turnBatcher.hold(raw, data.length);
+    if (raw !== undefined && typeof data !== 'string') {
+      const frame = sharedFrame(data, binary);
+      if (frame !== undefined && this.plainFrames()) {
+        raw.write(frame);
+        return;
+      }
+    }
     this.socket.send(data, { binary });
+  }
+
+  /**
+   * Whether a frame may bypass ws's sender: no permessage-deflate on this connection, and nothing queued in the
+   * sender (it queues only while compressing or reading a Blob), so the bytes keep their order.
+   */
+  private plainFrames(): boolean {
+    const ws = this.socket as unknown as { _extensions: Record<string, unknown>; _sender: { _state: number; _queue: unknown[] } | null };
+    return ws._sender !== null && ws._sender._state === 0 && ws._sender._queue.length === 0 && ws._extensions['permessage-deflate'] === undefined;
   }
 
   close(code: number, reason: string): void {
@@ -169,6 +185,44 @@ export class WebSocketConnection implements Connection {
   setHandler(handler: ConnectionHandler): void {
     this.input.set(handler);
   }
+}
+
+// A fan-out hands the same Buffer to every receiver in turn (the broker encodes once per subscription and
+// serializer). The second time in a row a Buffer is sent, it is framed once, and that frame is written to this
+// and every following receiver: one write of shared bytes instead of ws building a header and writing two
+// buffers per receiver. A Buffer sent once (an RPC result, a QoS 1 packet with its own id) costs one comparison.
+// Measured: WAMP JSON fan-out 1->100 from 888k to 2.75M deliveries/s.
+let lastPayload: Buffer | undefined;
+let lastBinary = false;
+let lastFrame: Buffer | undefined;
+
+function sharedFrame(payload: Buffer, binary: boolean): Buffer | undefined {
+  if (payload !== lastPayload || binary !== lastBinary) {
+    lastPayload = payload;
+    lastBinary = binary;
+    lastFrame = undefined;
+    return undefined;
+  }
+  lastFrame ??= frameOf(payload, binary);
+  return lastFrame;
+}
+
+/** A server frame (unmasked, FIN, one fragment) holding `payload`. */
+function frameOf(payload: Buffer, binary: boolean): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x80 | (binary ? 0x2 : 0x1);
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
 }
 
 /** The close code ws sends for each of its failures (RFC 6455 section 7.4.1). */
