@@ -34,6 +34,22 @@ export class Broker {
     return this.index.size + this.shared.size;
   }
 
+  /**
+   * Whether a publication on this topic would reach anyone: some subscription, shared or not, matches it. Lets
+   * the router skip building payloads nobody receives (meta events); receiver filters are not applied, so a
+   * `true` may still end up delivering nothing.
+   */
+  hasSubscribers(topic: readonly string[]): boolean {
+    if (this.index.size === 0 && this.shared.size === 0) return false;
+    const matches: Subscription[] = [];
+    this.index.matchAll(topic, matches);
+    if (matches.length > 0) return true;
+    if (this.shared.size === 0) return false;
+    const shared: SharedSubscription[] = [];
+    this.shared.matchAll(topic, shared);
+    return shared.length > 0;
+  }
+
   subscribe(
     session: Session,
     pattern: readonly string[],

@@ -41,16 +41,30 @@ export class MetaApi implements SessionSink {
     for (const uri of META_PROCEDURES) system.register(uri.split('.'), 'exact', { invoke: 'single' });
   }
 
+  // Joins and leaves happen once per connection: most realms have no meta subscriber, and building the details
+  // and their JSON for nobody was a visible share of connects/s. A publication nobody matches has no effect (it is
+  // never retained), so skipping it changes nothing a client can see.
   joined(session: Session): void {
+    const broker = this.realm.broker;
+    const sysTopic = this.sysTopic('joined');
+    const wamp = broker.hasSubscribers(ON_JOIN);
+    const mqtt = broker.hasSubscribers(sysTopic);
+    if (!wamp && !mqtt) return;
     const details = sessionDetails(session);
-    this.publish(ON_JOIN, Payload.fromArgs([details]));
-    this.publish(this.sysTopic('joined'), Payload.fromBytes(Buffer.from(JSON.stringify(details))));
+    if (wamp) this.publish(ON_JOIN, Payload.fromArgs([details]));
+    if (mqtt) this.publish(sysTopic, Payload.fromBytes(Buffer.from(JSON.stringify(details))));
   }
 
   left(session: Session): void {
-    this.publish(ON_LEAVE, Payload.fromArgs([session.id, session.authid, session.authrole]));
-    const details = { session: session.id, authid: session.authid, authrole: session.authrole };
-    this.publish(this.sysTopic('left'), Payload.fromBytes(Buffer.from(JSON.stringify(details))));
+    const broker = this.realm.broker;
+    if (broker.hasSubscribers(ON_LEAVE)) {
+      this.publish(ON_LEAVE, Payload.fromArgs([session.id, session.authid, session.authrole]));
+    }
+    const sysTopic = this.sysTopic('left');
+    if (broker.hasSubscribers(sysTopic)) {
+      const details = { session: session.id, authid: session.authid, authrole: session.authrole };
+      this.publish(sysTopic, Payload.fromBytes(Buffer.from(JSON.stringify(details))));
+    }
   }
 
   private sysTopic(what: 'joined' | 'left'): string[] {
