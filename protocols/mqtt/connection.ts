@@ -12,6 +12,7 @@ import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import type { MqttHub } from './hub.js';
 import { toPacket } from './properties.js';
+import { toComponents } from './topics.js';
 import { encodeShared } from './publish-encoder.js';
 import { ConnackV3, Reason } from './reason-codes.js';
 import { PAYLOAD_SIZE_EXCEEDED, type Attachment, type MqttSession, type Outgoing } from './session.js';
@@ -68,6 +69,9 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  /** The levels of the last topic this client published to: clients mostly publish to the same topic again. */
+  private lastTopic = '';
+  private lastLevels: readonly string[] = [];
 
   constructor(
     readonly network: Connection,
@@ -89,6 +93,18 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       (packet) => this.onPacket(packet),
       (error) => this.onCodecError(error),
     );
+  }
+
+  /**
+   * A topic name's levels (`toComponents`), reused while the client keeps publishing to the same topic: splitting
+   * it per message showed in the fan-in profile. Safe to share: the core only reads topics (`readonly string[]`).
+   */
+  levels(topic: string): readonly string[] {
+    if (topic !== this.lastTopic) {
+      this.lastLevels = toComponents(topic);
+      this.lastTopic = topic;
+    }
+    return this.lastLevels;
   }
 
   get log(): Logger {
@@ -113,7 +129,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   }
 
   private onPacket(packet: Packet): void {
-    this.hub.context.metrics.messageIn('mqtt', packet.cmd.toUpperCase(), packetSize(packet.length ?? 0));
+    this.hub.packets.received(packet.cmd, packetSize(packet.length ?? 0));
     try {
       this.dispatch(packet);
     } catch (error) {
@@ -239,7 +255,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       bytes = this.codec.encode(packet);
     }
     this.hub.stats.bytesSent += bytes.length;
-    this.hub.context.metrics.messageOut('mqtt', packet.cmd.toUpperCase(), bytes.length);
+    this.hub.packets.sent(packet.cmd, bytes.length);
     this.network.send(bytes, true);
   }
 
@@ -332,7 +348,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     }
     this.hub.stats.messagesSent++;
     this.hub.stats.bytesSent += bytes.length;
-    this.hub.context.metrics.messageOut('mqtt', 'PUBLISH', bytes.length);
+    this.hub.packets.sent('publish', bytes.length);
     this.network.send(bytes, true);
     return true;
   }

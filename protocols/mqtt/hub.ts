@@ -1,5 +1,6 @@
 import type { Logger, ModuleContext, Principal, Realm, TransportInfo } from '../../src/port.js';
 import type { MqttConnection } from './connection.js';
+import { PacketCounters } from './counters.js';
 import type { MqttOptions } from './options.js';
 import { MqttSession } from './session.js';
 import { createStats, type MqttStats } from './stats.js';
@@ -11,11 +12,14 @@ export class MqttHub {
   readonly connections = new Set<MqttConnection>();
   readonly stats: MqttStats = createStats();
   readonly startedAt = Date.now();
+  readonly packets: PacketCounters;
 
   constructor(
     readonly context: ModuleContext,
     readonly options: MqttOptions,
-  ) {}
+  ) {
+    this.packets = new PacketCounters(context.metrics);
+  }
 
   /** Client ids are unique per realm; U+0000 cannot occur in a realm name, so it separates the two. */
   static sessionKey(realm: string, clientId: string): string {

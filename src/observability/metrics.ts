@@ -19,6 +19,16 @@ export interface Metrics {
   callEnded(outcome: string, latencyMs: number): void;
   /** A limit was hit: `handshake_timeout`, `max_connections`, `accept_rate`, `message_size`, `origin`. */
   limitHit(limit: string): void;
+  /**
+   * Optional: `messageIn` or `messageOut` for one protocol and type, bound once, so that a hot path need not find
+   * its counters by label per message. Callers fall back on the two methods above when it is absent.
+   */
+  messageCounter?(direction: 'in' | 'out', protocol: string, type: string): MessageCounter;
+}
+
+/** Counts messages of one direction, protocol and type; `bytes` as for `messageIn`. */
+export interface MessageCounter {
+  count(bytes: number): void;
 }
 
 export const noMetrics: Metrics = {

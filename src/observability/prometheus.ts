@@ -19,7 +19,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from '../core/router.js';
-import type { Metrics } from './metrics.js';
+import type { MessageCounter, Metrics } from './metrics.js';
 
 /** What the router gauges read at scrape time. */
 export interface RouterStats {
@@ -279,6 +279,18 @@ export class PrometheusMetrics implements Metrics {
   messageOut(protocol: string, type: string, bytes: number): void {
     this.messagesOut.get(protocol, type).value++;
     if (bytes > 0 && bytes !== Infinity) this.bytesOut.get(protocol).value += bytes;
+  }
+
+  /** The same cells `messageIn`/`messageOut` would find, found once: counting is then two additions. */
+  messageCounter(direction: 'in' | 'out', protocol: string, type: string): MessageCounter {
+    const messages = (direction === 'in' ? this.messagesIn : this.messagesOut).get(protocol, type);
+    const bytes = (direction === 'in' ? this.bytesIn : this.bytesOut).get(protocol);
+    return {
+      count(size: number): void {
+        messages.value++;
+        if (size > 0 && size !== Infinity) bytes.value += size;
+      },
+    };
   }
 
   dropped(reason: string): void {

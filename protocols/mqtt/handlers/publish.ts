@@ -9,7 +9,7 @@ import type { MqttConnection } from '../connection.js';
 import { fromPacket, type PublishProperties } from '../properties.js';
 import { Reason, reasonForCoreError } from '../reason-codes.js';
 import { isReplyTopic, procedureOf, RPC_PREFIX } from '../rpc.js';
-import { isValidTopicName, toComponents } from '../topics.js';
+import { isValidTopicName } from '../topics.js';
 import { handleCall, handleReply } from './rpc-publish.js';
 
 export function handlePublish(connection: MqttConnection, packet: IPublishPacket): void {
@@ -63,7 +63,7 @@ export function handlePublish(connection: MqttConnection, packet: IPublishPacket
   }
 
   // Calls and replies take the RPC path (exactly once too, through the QoS 2 handshake), never routed or retained.
-  const levels = toComponents(topic);
+  const levels = connection.levels(topic);
   const procedure = levels[0] === RPC_PREFIX ? procedureOf(levels) : undefined;
   if (levels[0] === RPC_PREFIX && procedure === undefined) {
     connection.log.info({ topic }, 'publish to the reserved topic $rpc without a procedure, dropped');
