@@ -53,9 +53,16 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   clientReceiveMaximum = 65535;
   clientMaxPacketSize = Number.POSITIVE_INFINITY;
   clientTopicAliasMaximum = 0;
-  /** Topic aliases the client set, client to router [MQTT-3.3.2.3.4]. */
-  readonly inboundAliases = new Map<number, string>();
-  private readonly outboundAliases = new Map<string, number>();
+  /** Topic aliases the client set, client to router [MQTT-3.3.2.3.4]. Made on first use, like the next. */
+  get inboundAliases(): Map<number, string> {
+    return (this.lazyInboundAliases ??= new Map());
+  }
+  private lazyInboundAliases: Map<number, string> | undefined;
+  /** Topic aliases the router set, router to client; only for clients that allow them. */
+  private get outboundAliases(): Map<string, number> {
+    return (this.lazyOutboundAliases ??= new Map());
+  }
+  private lazyOutboundAliases: Map<string, number> | undefined;
   /** The MQTT 5 Authentication Method of CONNECT, if any: re-authentication must use the same. */
   authMethod: string | undefined;
   /** Set by a DISCONNECT that asks for no will. */

@@ -137,7 +137,12 @@ export class MqttSession implements SessionSink {
   private readonly inflight = new Map<number, InFlight>();
   private queue: Queued[] = [];
   /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
-  readonly inboundQos2 = new Set<number>();
+  get inboundQos2(): Set<number> {
+    return (this.lazyInboundQos2 ??= new Set());
+  }
+  // The collections below are made on first use: most sessions never use QoS 2 or RPC, and with thousands of idle
+  // connections every empty Map/Set counts (issue 7, RSS per idle connection).
+  private lazyInboundQos2: Set<number> | undefined;
   private nextPacketId = 1;
   /** Numbers the store entries of this session, in queue order. */
   private nextSeq = 1;
@@ -150,9 +155,15 @@ export class MqttSession implements SessionSink {
   /** MQTT protocol level of the latest connection (4 or 5), which shapes RPC envelopes. */
   version = 4;
   /** QoS of invocations for each `$rpc` registration, by registration id. */
-  readonly rpcQos = new Map<number, QoS>();
+  get rpcQos(): Map<number, QoS> {
+    return (this.lazyRpcQos ??= new Map());
+  }
+  private lazyRpcQos: Map<number, QoS> | undefined;
   /** Calls this session made, by request id: where each answer goes. */
-  readonly calls = new Map<number, ReplyAddress>();
+  get calls(): Map<number, ReplyAddress> {
+    return (this.lazyCalls ??= new Map());
+  }
+  private lazyCalls: Map<number, ReplyAddress> | undefined;
   readonly callIds = new IdSequence();
   will: Will | undefined;
   private willTimer: LongTimer | undefined;
