@@ -335,3 +335,25 @@ describe('malformed input', () => {
     }
   });
 });
+
+describe('acknowledgements written without mqtt-packet', () => {
+  // Codec.encode writes success PUBACK/PUBREC/PUBCOMP itself (they answer every QoS 1/2 message); every variant
+  // must be byte for byte what mqtt-packet writes, whether or not the short path takes it.
+  const cases: Array<[number, string, number, number | undefined, object | undefined]> = [];
+  for (const version of [3, 4, 5])
+    for (const cmd of ['puback', 'pubrec', 'pubcomp', 'pubrel'])
+      for (const messageId of [1, 255, 256, 65535])
+        for (const reasonCode of [undefined, 0, 0x10, 0x80])
+          for (const properties of [undefined, { reasonString: 'why' }]) {
+            if (version < 5 && properties !== undefined) continue;
+            cases.push([version, cmd, messageId, reasonCode, properties]);
+          }
+
+  it.each(cases)('MQTT level %i %s id %i reason %s properties %o', (version, cmd, messageId, reasonCode, properties) => {
+    const codec = new Codec(1 << 20, () => undefined, () => undefined);
+    codec.version = version;
+    const packet = { cmd, messageId, ...(reasonCode === undefined ? {} : { reasonCode }), ...(properties === undefined ? {} : { properties }) } as Packet;
+    const expected = mqttPacket.generate(structuredClone(packet), { protocolVersion: version === 5 ? 5 : 4 } as never);
+    expect(codec.encode(packet).equals(expected)).toBe(true);
+  });
+});
