@@ -502,11 +502,14 @@ export class MqttSession implements SessionSink {
     this.updateAvailability();
   }
 
-  /** A queued message leaves for the client; its store entry learns the packet id, which a resend must reuse. */
+  /**
+   * A queued message leaves for the client. A QoS 2 entry learns its packet id, which a resend after a restart
+   * must reuse; a QoS 1 one is resent with a new id and DUP, so the store is not asked to update it.
+   */
   private sendQueued({ message, seq, dup }: Queued, attachment: Attachment): void {
     const packetId = this.allocatePacketId();
     this.inflight.set(packetId, { packetId, message, state: 'publish', seq });
-    if (seq > 0) this.limits.store.putEntry(this.key, seq, entryOf(message, packetId, false));
+    if (seq > 0 && message.qos === 2) this.limits.store.putEntry(this.key, seq, entryOf(message, packetId, false));
     attachment.sendPublish(message, packetId, dup === true);
   }
 
