@@ -1,8 +1,10 @@
 /**
- * Framing and encoding over mqtt-packet. Bytes arrive in any chunking (one WebSocket message may hold several
- * packets or part of one; TCP is a stream); the parser reassembles them and hands out typed packets.
+ * Framing and encoding. Bytes arrive in any chunking (one WebSocket message may hold several packets or part of
+ * one; TCP is a stream). The codec finds packet boundaries itself from the fixed header, reads the packets that
+ * carry the traffic directly (fast-path.ts), and hands every other whole packet to mqtt-packet's parser.
  */
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import mqttPacket, { type Packet, type Parser } from 'mqtt-packet';
+import { decodeFast, encodePublishFast } from './fast-path.js';
 
 export type { Packet } from 'mqtt-packet';
 
@@ -15,65 +17,186 @@ export type CodecError =
   /** A CONNECT with a protocol level this router does not serve. */
   | { kind: 'bad-version'; level: number };
 
-interface ParserInternals {
-  packet: { length: number };
+/** What mqtt-packet's parser reads besides the bytes: the connection's protocol level and bridge flag. */
+interface ParserSettings {
+  protocolVersion?: number;
+  bridgeMode?: boolean;
 }
 
 export class Codec {
-  private readonly parser = mqttPacket.parser();
   private failed = false;
   /** MQTT protocol level of the connection: 3, 4 (3.1.1) or 5; set by CONNECT. */
   version = 4;
+  private settings: ParserSettings = {};
+  /** The start of a packet whose end has not arrived yet, kept as the chunks came (joined once, when whole). */
+  private pending: Buffer[] | undefined;
+  private pendingBytes = 0;
+  /** The whole size of the pending packet, or -1 while its Remaining Length is itself incomplete. */
+  private pendingSize = -1;
 
   constructor(
     private readonly maxPacketSize: number,
     private readonly onPacket: (packet: Packet) => void,
     private readonly onError: (error: CodecError) => void,
-  ) {
-    this.parser.on('packet', (packet: Packet) => {
-      if (this.failed) return;
-      // A packet that arrived whole in one chunk was never seen half-read by the check in feed().
-      const size = packetSize(packet.length ?? 0);
-      if (size > this.maxPacketSize) {
-        this.failed = true;
-        this.onError({ kind: 'too-large', size });
-        return;
-      }
-      // Only the first CONNECT sets the version: a second one is refused, and must not switch the encoding.
-      if (packet.cmd === 'connect' && this.head !== undefined) {
-        this.version = packet.protocolVersion ?? 4;
-        this.head = undefined;
-      }
-      this.onPacket(packet);
-    });
-    this.parser.on('error', (error: Error) => {
-      if (this.failed) return;
-      this.failed = true;
-      this.onError(classify(error, this.head, this.version));
-    });
-  }
+  ) {}
 
   /** The first bytes of the connection until CONNECT is parsed, to read a refused protocol level from. */
   private head: Buffer | undefined = Buffer.alloc(0);
 
-  feed(data: Buffer): void {
+  feed(chunk: Buffer): void {
     if (this.failed) return;
     if (this.head !== undefined && this.head.length < HEAD_BYTES) {
-      this.head = Buffer.concat([this.head, data.subarray(0, HEAD_BYTES - this.head.length)]);
+      this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
     }
-    this.parser.parse(data);
-    // mqtt-packet buffers a packet until its declared length has arrived; refuse a declared length past the
-    // maximum at once, before the buffer grows to it (MQTT 5.0 section 3.2.2.3.6, reason 0x95).
-    const declared = (this.parser as unknown as ParserInternals).packet.length;
-    if (!this.failed && declared >= 0 && packetSize(declared) > this.maxPacketSize) {
-      this.failed = true;
-      this.onError({ kind: 'too-large', size: packetSize(declared) });
+    let data = chunk;
+    if (this.pending !== undefined) {
+      const joined = this.join(chunk);
+      if (joined === undefined) return;
+      data = joined;
+    }
+    let start = 0;
+    while (start < data.length && !this.failed) {
+      // Remaining Length: one to four bytes of seven bits, least significant first (MQTT 5.0 section 1.5.5).
+      let remaining = 0;
+      let multiplier = 1;
+      let at = start + 1;
+      let complete = false;
+      while (at < data.length && at < start + 5) {
+        const byte = data[at++]!;
+        remaining += (byte & 0x7f) * multiplier;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+        multiplier *= 128;
+      }
+      if (!complete) {
+        // Four bytes all saying "more" is malformed; mqtt-packet reports it, in its words.
+        if (at === start + 5) this.parseSlow(data.subarray(start));
+        else this.stash(data.subarray(start), -1);
+        return;
+      }
+      // Refuse a declared length past the maximum at once, before waiting for (and buffering) the rest
+      // (MQTT 5.0 section 3.2.2.3.6, reason 0x95).
+      if (packetSize(remaining) > this.maxPacketSize) {
+        this.failed = true;
+        this.onError({ kind: 'too-large', size: packetSize(remaining) });
+        return;
+      }
+      const end = at + remaining;
+      if (end > data.length) {
+        // A header that is already wrong is refused now, as mqtt-packet would, not once the rest has come.
+        if (headerIsMalformed(data[start]!)) this.parseSlow(data.subarray(start));
+        else this.stash(data.subarray(start), end - start);
+        return;
+      }
+      const packet = this.head === undefined ? decodeFast(data, start, at, end, this.version) : undefined;
+      if (packet !== undefined) this.onPacket(packet);
+      else this.parseSlow(data.subarray(start, end));
+      start = end;
     }
   }
 
-  encode(packet: Packet): Buffer {
-    return shortAck(packet, this.version) ?? mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never);
+  private stash(rest: Buffer, size: number): void {
+    this.pending = [rest];
+    this.pendingBytes = rest.length;
+    this.pendingSize = size;
   }
+
+  /** The pending bytes and `chunk` as one buffer once the pending packet is whole, or its header readable. */
+  private join(chunk: Buffer): Buffer | undefined {
+    const pending = this.pending!;
+    pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingSize >= 0 && this.pendingBytes < this.pendingSize) return undefined;
+    this.pending = undefined;
+    return Buffer.concat(pending, this.pendingBytes);
+  }
+
+  /** One whole packet (or bytes mqtt-packet will refuse) through mqtt-packet. */
+  private parseSlow(bytes: Buffer): void {
+    const result = parseWhole(bytes, this.settings);
+    if (result instanceof Error) {
+      this.failed = true;
+      this.onError(classify(result, this.head, this.version));
+      return;
+    }
+    if (result === undefined) {
+      this.failed = true;
+      this.onError({ kind: 'malformed', message: 'incomplete packet' });
+      return;
+    }
+    // Only the first CONNECT sets the version: a second one is refused, and must not switch the encoding.
+    if (result.cmd === 'connect' && this.head !== undefined) {
+      this.version = result.protocolVersion ?? 4;
+      this.settings = { protocolVersion: result.protocolVersion, bridgeMode: (result as { bridgeMode?: boolean }).bridgeMode };
+      this.head = undefined;
+    }
+    this.onPacket(result);
+  }
+
+  encode(packet: Packet): Buffer {
+    return (
+      shortAck(packet, this.version) ??
+      encodePublishFast(packet, this.version) ??
+      mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never)
+    );
+  }
+}
+
+/**
+ * One mqtt-packet parser for every connection. It only ever gets one whole packet, which it reads synchronously,
+ * so it is idle between calls and never holds a connection's bytes; its listeners only record the outcome, so no
+ * other code runs while it parses. A parser per connection kept a stream-backed buffer list, a packet object and
+ * two listeners (about 1.3 KB) for the connection's whole life.
+ */
+const shared: { parser: Parser | undefined; packet: Packet | undefined; error: Error | undefined } = {
+  parser: undefined,
+  packet: undefined,
+  error: undefined,
+};
+
+function sharedParser(): Parser {
+  if (shared.parser === undefined) {
+    const parser = mqttPacket.parser();
+    parser.on('packet', (packet: Packet) => {
+      shared.packet = packet;
+    });
+    parser.on('error', (error: Error) => {
+      shared.error = error;
+    });
+    shared.parser = parser;
+  }
+  return shared.parser;
+}
+
+/** The packet in `bytes`, mqtt-packet's error for it, or undefined if mqtt-packet wants more bytes. */
+function parseWhole(bytes: Buffer, settings: ParserSettings): Packet | Error | undefined {
+  const parser = sharedParser();
+  shared.packet = undefined;
+  shared.error = undefined;
+  (parser as unknown as { settings: ParserSettings }).settings = settings;
+  try {
+    parser.parse(bytes);
+    // After an error (some of which mqtt-packet reports without marking itself failed) or bytes that were not one
+    // whole packet after all, the next call starts from a fresh parser rather than from a state half-way through.
+    if (shared.packet === undefined || shared.error !== undefined) shared.parser = undefined;
+  } catch (error) {
+    shared.parser = undefined;
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  return shared.error ?? shared.packet;
+}
+
+/** Reserved fixed-header flags (MQTT 5.0 section 2.1.3): 0010 for PUBREL, SUBSCRIBE, UNSUBSCRIBE, else 0000. */
+const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+
+/** True when the first byte alone makes the packet malformed: wrong reserved flags, or QoS 3 on PUBLISH. */
+function headerIsMalformed(first: number): boolean {
+  const type = first >> 4;
+  if (type === 3) return ((first >> 1) & 3) === 3;
+  const required = REQUIRED_FLAGS[type]!;
+  return required >= 0 && (first & 0x0f) !== required;
 }
 
 /** Fixed header bytes of the acknowledgements that `shortAck` writes. */
