@@ -58,14 +58,14 @@ export class Broker {
   ): Result<SubscribeResult<Subscription>> {
     if (!this.authorizer.authorize(session, 'subscribe', pattern, policy)) return fail(CoreError.NotAuthorized);
     const { observation, first, already } = this.index.add(pattern, policy, session, options);
-    session.subscriptions.set(observation.id, observation);
+    session.subscriptionsForWrite().set(observation.id, observation);
     return ok({ subscription: observation, first, renewed: already });
   }
 
   unsubscribe(session: Session, subscriptionId: number): Result<Subscription> {
     const subscription = session.subscriptions.get(subscriptionId);
     if (subscription === undefined) return fail(CoreError.NoSuchSubscription);
-    session.subscriptions.delete(subscriptionId);
+    session.subscriptionsForWrite().delete(subscriptionId);
     this.index.remove(subscription, session);
     return ok(subscription);
   }
@@ -88,7 +88,7 @@ export class Broker {
     }
     const renewed = shareGroup.members.has(session);
     shareGroup.members.set(session, options);
-    session.sharedSubscriptions.set(sharedKey(group, observation!.id), { subscription: observation!, group: shareGroup });
+    session.sharedSubscriptionsForWrite().set(sharedKey(group, observation!.id), { subscription: observation!, group: shareGroup });
     return ok({ subscription: observation!, first, renewed });
   }
 
@@ -104,16 +104,18 @@ export class Broker {
 
   private leaveGroup(session: Session, observation: SharedSubscription, group: ShareGroup): void {
     group.members.delete(session);
-    session.sharedSubscriptions.delete(sharedKey(group.name, observation.id));
+    session.sharedSubscriptionsForWrite().delete(sharedKey(group.name, observation.id));
     if (group.members.size === 0) this.shared.remove(observation, group);
   }
 
   /** Drops every subscription of a leaving session, through its back-references. */
   dropSession(session: Session): void {
-    for (const subscription of session.subscriptions.values()) this.index.remove(subscription, session);
-    session.subscriptions.clear();
-    for (const { subscription, group } of [...session.sharedSubscriptions.values()]) {
-      this.leaveGroup(session, subscription, group);
+    if (session.subscriptions.size > 0) {
+      for (const subscription of session.subscriptions.values()) this.index.remove(subscription, session);
+      session.subscriptionsForWrite().clear();
+    }
+    if (session.sharedSubscriptions.size > 0) {
+      for (const { subscription, group } of [...session.sharedSubscriptions.values()]) this.leaveGroup(session, subscription, group);
     }
   }
 

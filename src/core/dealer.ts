@@ -51,7 +51,7 @@ export class Dealer {
       if (existing.observers.has(session)) return fail(CoreError.ProcedureAlreadyExists);
     }
     const { observation } = this.index.add(pattern, policy, session, options);
-    session.registrations.set(observation.id, observation);
+    session.registrationsForWrite().set(observation.id, observation);
     return ok(observation);
   }
 
@@ -63,7 +63,7 @@ export class Dealer {
   }
 
   private removeRegistration(session: Session, registration: Registration): void {
-    session.registrations.delete(registration.id);
+    session.registrationsForWrite().delete(registration.id);
     const { last } = this.index.remove(registration, session);
     if (last) this.cursor.delete(registration.id);
   }
@@ -75,7 +75,7 @@ export class Dealer {
     const callee = registration === undefined ? undefined : this.pickCallee(registration);
     if (registration === undefined || callee === undefined) return this.refused(CoreError.NoSuchProcedure);
     const invocation: Invocation = {
-      id: callee.invocationIds.next(),
+      id: callee.nextInvocationId(),
       registration,
       procedure,
       payload,
@@ -88,8 +88,8 @@ export class Dealer {
       timer: undefined,
       startedAt: Date.now(),
     };
-    caller.callsOut.set(requestId, invocation);
-    callee.callsIn.set(invocation.id, invocation);
+    caller.callsOutForWrite().set(requestId, invocation);
+    callee.callsInForWrite().set(invocation.id, invocation);
     const timeoutMs = options.timeoutMs > 0 ? options.timeoutMs : this.defaultTimeoutMs;
     if (timeoutMs > 0) {
       // setTimeout fires at once for delays past 2^31-1 ms; nearly 25 days is as good as forever for a call.
@@ -144,8 +144,8 @@ export class Dealer {
     this.metrics.callEnded(outcome, Date.now() - invocation.startedAt);
     if (invocation.timer !== undefined) clearTimeout(invocation.timer);
     invocation.timer = undefined;
-    invocation.caller.callsOut.delete(invocation.callerRequestId);
-    invocation.callee.callsIn.delete(invocation.id);
+    invocation.caller.callsOutForWrite().delete(invocation.callerRequestId);
+    invocation.callee.callsInForWrite().delete(invocation.id);
   }
 
   yield(callee: Session, invocationId: number, payload: Payload): Result<Invocation> {
@@ -197,7 +197,10 @@ export class Dealer {
 
   /** A callee that goes away: its registrations go and its pending invocations fail with `canceled`. */
   withdrawCallee(session: Session): void {
-    for (const registration of [...session.registrations.values()]) this.removeRegistration(session, registration);
+    if (session.registrations.size > 0) {
+      for (const registration of [...session.registrations.values()]) this.removeRegistration(session, registration);
+    }
+    if (session.callsIn.size === 0) return;
     for (const invocation of [...session.callsIn.values()]) {
       this.settle(invocation, 'canceled');
       invocation.caller.sink.callError(invocation.callerRequestId, CoreError.Canceled, undefined);
@@ -207,6 +210,7 @@ export class Dealer {
   /** A leaving session: it withdraws as a callee, and its calls as caller are interrupted. */
   dropSession(session: Session): void {
     this.withdrawCallee(session);
+    if (session.callsOut.size === 0) return;
     for (const invocation of [...session.callsOut.values()]) {
       this.settle(invocation, 'canceled');
       if (invocation.callee.features.interrupts) {

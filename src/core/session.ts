@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/types.js';
 import type { Result } from './errors.js';
 import { sharedKey } from './broker.js';
-import { IdSequence } from './ids.js';
+import { MAX_ID } from './ids.js';
 import type { Policy } from './match/types.js';
 import type { Payload } from './payload.js';
 import type { Realm } from './realm.js';
@@ -23,6 +23,23 @@ import type {
   TransportInfo,
 } from './types.js';
 
+/** A shared subscription of a session, with the group the session is a member of. */
+export interface SharedMembership {
+  subscription: SharedSubscription;
+  group: ShareGroup;
+}
+
+/**
+ * What every session without entries reads. Nothing writes to it: writers go through a session's `*ForWrite`
+ * methods, and `set` throws should a cast reach it anyway.
+ */
+class EmptyMap<K, V> extends Map<K, V> {
+  override set(): this {
+    throw new TypeError('a session map is read-only here; write through its *ForWrite method');
+  }
+}
+const NONE: ReadonlyMap<never, never> = new EmptyMap<never, never>();
+
 /** The close reason when a session's token expires. */
 export const TOKEN_EXPIRED = 'wamp.close.token_expired';
 
@@ -32,18 +49,16 @@ export const TOKEN_EXPIRED = 'wamp.close.token_expired';
  * leaving removes exactly those entries and never scans an index.
  */
 export class Session {
-  /** Subscriptions by id (the same ids WAMP puts on the wire). */
-  readonly subscriptions = new Map<number, Subscription>();
-  /** Shared subscriptions, with the group this session is a member of, by group and subscription id. */
-  readonly sharedSubscriptions = new Map<string, { subscription: SharedSubscription; group: ShareGroup }>();
-  /** Registrations by id. */
-  readonly registrations = new Map<number, Registration>();
-  /** Calls this session made that are still waiting, by the caller's request id. */
-  readonly callsOut = new Map<number, Invocation>();
-  /** Invocations routed to this session as callee, by invocation id. */
-  readonly callsIn = new Map<number, Invocation>();
-  readonly invocationIds = new IdSequence();
-  readonly joinedAt = Date.now();
+  // The five maps below are made on first use: an idle session (most of a large router's) needs none of them, and
+  // each empty Map costs about 200 bytes with its hash table. Readers get a shared empty map instead, so a lookup
+  // or a walk at teardown never creates one; the broker and dealer write through the `*ForWrite` methods.
+  private subscriptionMap: Map<number, Subscription> | undefined;
+  private sharedSubscriptionMap: Map<string, SharedMembership> | undefined;
+  private registrationMap: Map<number, Registration> | undefined;
+  private callOutMap: Map<number, Invocation> | undefined;
+  private callInMap: Map<number, Invocation> | undefined;
+  /** The last invocation id handed out for this session as callee (a number, not an IdSequence object). */
+  private lastInvocationId = 0;
   /**
    * Whether the session can take a message right now (its client is connected and not saturated). Share groups
    * skip members that cannot; the protocol module keeps it current.
@@ -60,6 +75,62 @@ export class Session {
     readonly sink: SessionSink,
     readonly features: PeerFeatures,
   ) {}
+
+  /** Subscriptions by id (the same ids WAMP puts on the wire). */
+  get subscriptions(): ReadonlyMap<number, Subscription> {
+    return this.subscriptionMap ?? NONE;
+  }
+
+  /** Shared subscriptions, with the group this session is a member of, by group and subscription id. */
+  get sharedSubscriptions(): ReadonlyMap<string, SharedMembership> {
+    return this.sharedSubscriptionMap ?? NONE;
+  }
+
+  /** Registrations by id. */
+  get registrations(): ReadonlyMap<number, Registration> {
+    return this.registrationMap ?? NONE;
+  }
+
+  /** Calls this session made that are still waiting, by the caller's request id. */
+  get callsOut(): ReadonlyMap<number, Invocation> {
+    return this.callOutMap ?? NONE;
+  }
+
+  /** Invocations routed to this session as callee, by invocation id. */
+  get callsIn(): ReadonlyMap<number, Invocation> {
+    return this.callInMap ?? NONE;
+  }
+
+  /** For the broker: `subscriptions`, created if need be. */
+  subscriptionsForWrite(): Map<number, Subscription> {
+    return (this.subscriptionMap ??= new Map());
+  }
+
+  /** For the broker: `sharedSubscriptions`, created if need be. */
+  sharedSubscriptionsForWrite(): Map<string, SharedMembership> {
+    return (this.sharedSubscriptionMap ??= new Map());
+  }
+
+  /** For the dealer: `registrations`, created if need be. */
+  registrationsForWrite(): Map<number, Registration> {
+    return (this.registrationMap ??= new Map());
+  }
+
+  /** For the dealer: `callsOut`, created if need be. */
+  callsOutForWrite(): Map<number, Invocation> {
+    return (this.callOutMap ??= new Map());
+  }
+
+  /** For the dealer: `callsIn`, created if need be. */
+  callsInForWrite(): Map<number, Invocation> {
+    return (this.callInMap ??= new Map());
+  }
+
+  /** A fresh invocation id for a call routed to this session, sequential in [1, 2^53 - 1] and wrapping. */
+  nextInvocationId(): number {
+    this.lastInvocationId = this.lastInvocationId >= MAX_ID ? 1 : this.lastInvocationId + 1;
+    return this.lastInvocationId;
+  }
 
   get principal(): Principal {
     return this.currentPrincipal;
@@ -115,7 +186,7 @@ export class Session {
 
   /** Whether this session is still a member of the group on that shared subscription. */
   holdsShared(group: string, subscriptionId: number): boolean {
-    return this.sharedSubscriptions.has(sharedKey(group, subscriptionId));
+    return this.sharedSubscriptionMap !== undefined && this.sharedSubscriptionMap.has(sharedKey(group, subscriptionId));
   }
 
   unsubscribeShared(group: string, pattern: readonly string[], policy: Policy): Result<SharedSubscription> {
