@@ -8,6 +8,10 @@ import { decodeFast, encodePublishFast } from './fast-path.js';
 
 export type { Packet } from 'mqtt-packet';
 
+// mqtt-packet's writer otherwise builds, on its first use, a cache of 65,536 two-byte Buffers (one per packet id):
+// 7 MB of heap held by every router process, for the packets that fast-path.ts and shortAck now write anyway.
+mqttPacket.writeToStream.cacheNumbers = false;
+
 export type CodecError =
   | { kind: 'malformed'; message: string }
   /** Well-formed bytes with a value the spec calls a Protocol Error (MQTT 5.0 section 3.8.3.1). */
@@ -23,11 +27,30 @@ interface ParserSettings {
   bridgeMode?: boolean;
 }
 
+/** Where a codec's packets and its one error go: the connection, called directly (no closures per connection). */
+export interface CodecSink {
+  packetDecoded(packet: Packet): void;
+  codecFailed(error: CodecError): void;
+}
+
+/** Parser settings, one shared object per protocol level and bridge flag rather than one per connection. */
+const SETTINGS = new Map<string, ParserSettings>();
+function settingsFor(protocolVersion: number | undefined, bridgeMode: boolean | undefined): ParserSettings {
+  const key = `${protocolVersion}/${bridgeMode}`;
+  let settings = SETTINGS.get(key);
+  if (settings === undefined) {
+    settings = Object.freeze({ protocolVersion, bridgeMode });
+    SETTINGS.set(key, settings);
+  }
+  return settings;
+}
+const BEFORE_CONNECT: ParserSettings = Object.freeze({});
+
 export class Codec {
   private failed = false;
   /** MQTT protocol level of the connection: 3, 4 (3.1.1) or 5; set by CONNECT. */
   version = 4;
-  private settings: ParserSettings = {};
+  private settings = BEFORE_CONNECT;
   /** The start of a packet whose end has not arrived yet, kept as the chunks came (joined once, when whole). */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
@@ -36,8 +59,7 @@ export class Codec {
 
   constructor(
     private readonly maxPacketSize: number,
-    private readonly onPacket: (packet: Packet) => void,
-    private readonly onError: (error: CodecError) => void,
+    private readonly sink: CodecSink,
   ) {}
 
   /** The first bytes of the connection until CONNECT is parsed, to read a refused protocol level from. */
@@ -80,7 +102,7 @@ export class Codec {
       // (MQTT 5.0 section 3.2.2.3.6, reason 0x95).
       if (packetSize(remaining) > this.maxPacketSize) {
         this.failed = true;
-        this.onError({ kind: 'too-large', size: packetSize(remaining) });
+        this.sink.codecFailed({ kind: 'too-large', size: packetSize(remaining) });
         return;
       }
       const end = at + remaining;
@@ -91,7 +113,7 @@ export class Codec {
         return;
       }
       const packet = this.head === undefined ? decodeFast(data, start, at, end, this.version) : undefined;
-      if (packet !== undefined) this.onPacket(packet);
+      if (packet !== undefined) this.sink.packetDecoded(packet);
       else this.parseSlow(data.subarray(start, end));
       start = end;
     }
@@ -118,21 +140,21 @@ export class Codec {
     const result = parseWhole(bytes, this.settings);
     if (result instanceof Error) {
       this.failed = true;
-      this.onError(classify(result, this.head, this.version));
+      this.sink.codecFailed(classify(result, this.head, this.version));
       return;
     }
     if (result === undefined) {
       this.failed = true;
-      this.onError({ kind: 'malformed', message: 'incomplete packet' });
+      this.sink.codecFailed({ kind: 'malformed', message: 'incomplete packet' });
       return;
     }
     // Only the first CONNECT sets the version: a second one is refused, and must not switch the encoding.
     if (result.cmd === 'connect' && this.head !== undefined) {
       this.version = result.protocolVersion ?? 4;
-      this.settings = { protocolVersion: result.protocolVersion, bridgeMode: (result as { bridgeMode?: boolean }).bridgeMode };
+      this.settings = settingsFor(result.protocolVersion, (result as { bridgeMode?: boolean }).bridgeMode);
       this.head = undefined;
     }
-    this.onPacket(result);
+    this.sink.packetDecoded(result);
   }
 
   encode(packet: Packet): Buffer {

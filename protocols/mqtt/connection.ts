@@ -3,7 +3,7 @@
  * keepalive, dispatches to one handler per packet family, and writes packets for its session.
  */
 import { CloseCode, type Connection, type ConnectionHandler, type Logger } from '../../src/port.js';
-import { Codec, packetSize, type CodecError, type Packet } from './codec.js';
+import { Codec, packetSize, type CodecError, type CodecSink, type Packet } from './codec.js';
 import { handleAuth } from './handlers/auth.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
@@ -43,12 +43,12 @@ const handlers: Partial<Record<Packet['cmd'], Handler>> = {
   pingreq: (connection) => connection.send({ cmd: 'pingresp' }),
 };
 
-export class MqttConnection implements ConnectionHandler, Attachment {
+export class MqttConnection implements ConnectionHandler, Attachment, CodecSink {
   state: ConnectionState = 'connect';
   readonly codec: Codec;
   session: MqttSession | undefined;
   /** Packets that arrived after CONNECT while it was being checked; a client need not wait for CONNACK. */
-  private held: Packet[] = [];
+  private held: Packet[] | undefined;
   /** The client's limits, from CONNECT (MQTT 5 properties). */
   clientReceiveMaximum = 65535;
   clientMaxPacketSize = Number.POSITIVE_INFINITY;
@@ -95,11 +95,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
       }, deadline);
       this.handshakeTimer.unref?.();
     }
-    this.codec = new Codec(
-      hub.options.maxPacketSize,
-      (packet) => this.onPacket(packet),
-      (error) => this.onCodecError(error),
-    );
+    this.codec = new Codec(hub.options.maxPacketSize, this);
   }
 
   /**
@@ -135,7 +131,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     this.codec.feed(data);
   }
 
-  private onPacket(packet: Packet): void {
+  packetDecoded(packet: Packet): void {
     this.hub.packets.received(packet.cmd, packetSize(packet.length ?? 0));
     try {
       this.dispatch(packet);
@@ -156,7 +152,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
         return;
       case 'authenticating':
         if (packet.cmd === 'connect') this.protocolError(Reason.ProtocolError, 'a second CONNECT');
-        else this.held.push(packet);
+        else (this.held ??= []).push(packet);
         return;
       case 'connected': {
         if (packet.cmd === 'publish') this.hub.stats.messagesReceived++;
@@ -174,7 +170,7 @@ export class MqttConnection implements ConnectionHandler, Attachment {
     }
   }
 
-  private onCodecError(error: CodecError): void {
+  codecFailed(error: CodecError): void {
     if (error.kind === 'bad-version') {
       this.refuseProtocolLevel(error.level);
       return;
@@ -213,12 +209,14 @@ export class MqttConnection implements ConnectionHandler, Attachment {
   connected(session: MqttSession, keepaliveSec: number): void {
     this.state = 'connected';
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    // A cleared Timeout and its closure would otherwise stay with the connection for its whole life.
+    this.handshakeTimer = undefined;
     this.keepaliveMs = keepaliveSec * 1000;
     this.armKeepalive(this.keepaliveMs * 1.5);
     session.attach(this);
     const held = this.held;
-    this.held = [];
-    for (const packet of held) this.onPacket(packet);
+    this.held = undefined;
+    if (held !== undefined) for (const packet of held) this.packetDecoded(packet);
   }
 
   /** [MQTT-3.1.2-22]: a client silent for one and a half keepalives is disconnected. */

@@ -42,7 +42,7 @@ function restoreOne(hub: MqttHub, stored: LoadedSession): MqttSession | undefine
   }
   // The token it last logged in with may have run out meanwhile; the client proves itself again when it returns.
   const { expiresAt: _expired, ...principal } = record.principal;
-  const session = hub.createSession(stored.key, record.clientId, realm, principal, log.child({ clientId: record.clientId }), {
+  const session = hub.createSession(stored.key, record.clientId, realm, principal, {
     connectionId: 'store',
     protocol: 'mqtt',
     transport: 'store',

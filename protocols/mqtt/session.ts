@@ -365,7 +365,7 @@ export class MqttSession implements SessionSink {
       this.rpcQos.delete(subscription.coreId);
       if (!result.ok) {
         this.subscriptions.delete(filter);
-        this.log.info({ filter, error: result.error }, 'procedure not registered again on resume');
+        this.log.info({ clientId: this.clientId, filter, error: result.error }, 'procedure not registered again on resume');
         continue;
       }
       subscription.coreId = result.value.id;

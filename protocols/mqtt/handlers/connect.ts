@@ -162,7 +162,7 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     session.core.reauthenticated(principal, realm.options.tokenExpiryGraceMs ?? 0);
   }
   if (session === undefined || session.isEnded) {
-    session = hub.createSession(key, clientId, realm, principal, connection.log, {
+    session = hub.createSession(key, clientId, realm, principal, {
       connectionId: connection.network.id,
       protocol: 'mqtt',
       transport: connection.network.transport,
@@ -201,7 +201,8 @@ function admit(connection: MqttConnection, packet: IConnectPacket, version: numb
     ...(version === 5 ? { reasonCode: Reason.Success, properties: connackProperties } : { returnCode: 0 }),
   } as never);
   connection.network.annotate({ realm: realmName, authid: principal.authid, clientId });
-  connection.log.info(
+  // Asking for `connection.log` makes the connection's child logger, so only when the line will be written.
+  if (hub.context.log.isLevelEnabled('info')) connection.log.info(
     { clientId, session: session.core.id, realm: realmName, authid: principal.authid, authmethod: principal.authmethod, version, sessionPresent, keepalive },
     'mqtt session connected',
   );

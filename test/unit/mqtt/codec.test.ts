@@ -9,11 +9,10 @@ import { Codec, packetSize, type CodecError } from '../../../protocols/mqtt/code
 function make(maxPacketSize = 1024 * 1024): { codec: Codec; packets: Packet[]; errors: CodecError[] } {
   const packets: Packet[] = [];
   const errors: CodecError[] = [];
-  const codec = new Codec(
-    maxPacketSize,
-    (packet) => packets.push(packet),
-    (error) => errors.push(error),
-  );
+  const codec = new Codec(maxPacketSize, {
+    packetDecoded: (packet) => packets.push(packet),
+    codecFailed: (error) => errors.push(error),
+  });
   return { codec, packets, errors };
 }
 
@@ -350,7 +349,7 @@ describe('acknowledgements written without mqtt-packet', () => {
           }
 
   it.each(cases)('MQTT level %i %s id %i reason %s properties %o', (version, cmd, messageId, reasonCode, properties) => {
-    const codec = new Codec(1 << 20, () => undefined, () => undefined);
+    const codec = new Codec(1 << 20, { packetDecoded: () => undefined, codecFailed: () => undefined });
     codec.version = version;
     const packet = { cmd, messageId, ...(reasonCode === undefined ? {} : { reasonCode }), ...(properties === undefined ? {} : { properties }) } as Packet;
     const expected = mqttPacket.generate(structuredClone(packet), { protocolVersion: version === 5 ? 5 : 4 } as never);

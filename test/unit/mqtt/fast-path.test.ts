@@ -191,14 +191,13 @@ describe('framing many packets in any chunking', () => {
 /** A codec that has read a CONNECT of `version`, collecting what comes after. */
 function connectedCodec(version: number, packets: Packet[], errors: CodecError[] = []): Codec {
   let connected = false;
-  const codec = new Codec(
-    1024 * 1024,
-    (packet) => {
+  const codec = new Codec(1024 * 1024, {
+    packetDecoded: (packet) => {
       if (connected) packets.push(packet);
       connected = true;
     },
-    (error) => errors.push(error),
-  );
+    codecFailed: (error) => errors.push(error),
+  });
   codec.feed(generate({ cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId: 'c', clean: true, keepalive: 0 }, version));
   expect(codec.version).toBe(version);
   return codec;
