@@ -9,6 +9,7 @@ import type { Admission } from './admission.js';
 import type { TlsMaterial } from './tls.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
+import { lazyChild } from './lazy-logger.js';
 import { turnBatcher } from './ws-connection.js';
 
 /** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
@@ -18,13 +19,15 @@ export class TcpConnection implements Connection {
   private closeReason = 'peer closed';
   private ended = false;
   private readonly openedAt = Date.now();
+  /** Made when first read, and even then a pino child only once it writes (see lazy-logger.ts). */
+  private logger: Logger | undefined;
 
   constructor(
     private readonly socket: Socket,
     readonly id: string,
     readonly protocol: string,
     readonly remoteAddress: string,
-    private logger: Logger,
+    private readonly baseLogger: Logger,
     /** `tcp`, or `tls` for a TLS socket. */
     readonly transport: string,
     readonly certificateName: string | undefined,
@@ -38,18 +41,18 @@ export class TcpConnection implements Connection {
     socket.on('close', () => {
       this.ended = true;
       const lifetimeMs = Date.now() - this.openedAt;
-      this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
+      if (baseLogger.isLevelEnabled('info')) this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
       onGone(this, this.closeReason, lifetimeMs);
       this.input.closed(1000, this.closeReason);
     });
   }
 
   get log(): Logger {
-    return this.logger;
+    return (this.logger ??= lazyChild(this.baseLogger, { conn: this.id, remote: this.remoteAddress, protocol: this.protocol, transport: this.transport }));
   }
 
   annotate(fields: Record<string, unknown>): void {
-    this.logger = this.logger.child(fields);
+    this.logger = lazyChild(this.log, fields);
   }
 
   get bufferedAmount(): number {
@@ -132,17 +135,16 @@ export class TcpListener {
     }
     socket.setNoDelay(true);
     const id = `${this.options.idPrefix}${this.nextId++}`;
-    const log = this.options.log.child({ conn: id, remote, protocol: this.options.protocol, transport: this.options.tls === undefined ? 'tcp' : 'tls' });
     const transport = this.options.tls === undefined ? 'tcp' : 'tls';
     const certificateName = verifiedName(socket);
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, log, transport, certificateName, (gone, reason, lifetimeMs) => {
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, this.options.log, transport, certificateName, (gone, reason, lifetimeMs) => {
       this.connections.delete(gone);
       this.options.admission.release();
       this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);
     });
     this.options.metrics.connectionOpened(this.options.protocol);
     this.connections.add(connection);
-    log.info('connection open');
+    if (this.options.log.isLevelEnabled('info')) connection.log.info('connection open');
     this.options.module.accept(connection);
   }
 

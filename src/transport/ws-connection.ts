@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import { CloseCode, type Connection, type ConnectionHandler } from './connection.js';
 import { HandlerSlot } from './handler-slot.js';
+import { lazyChild } from './lazy-logger.js';
 
 /**
  * Holds a socket's writes until the code handling the current input returns, then sends them in one writev.
@@ -78,10 +79,8 @@ export class WebSocketConnection implements Connection {
   /** When the peer last sent anything (a message or a pong), for the heartbeat. */
   lastSeen = Date.now();
 
-  /** Created on first use: most connections never log at the configured level (see `log`). */
+  /** Made when first read, and even then a pino child only once it writes (see lazy-logger.ts). */
   private logger: Logger | undefined;
-  /** Fields for the child logger not yet created: the connection's own, then what `annotate` adds. */
-  private logFields: Record<string, unknown>;
 
   constructor(
     private readonly socket: WebSocket,
@@ -94,7 +93,6 @@ export class WebSocketConnection implements Connection {
     readonly certificateName: string | undefined,
     onGone: (connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number) => void,
   ) {
-    this.logFields = { conn: id, remote: remoteAddress, protocol };
     socket.on('message', (data, isBinary) => {
       this.lastSeen = Date.now();
       this.input.message(toBuffer(data), isBinary);
@@ -119,18 +117,12 @@ export class WebSocketConnection implements Connection {
     });
   }
 
-  /**
-   * A pino child logger costs two objects and a serialized string of its fields per connection, held for the
-   * connection's life (measured with 5,000 idle connections); at the usual levels most connections never log.
-   */
   get log(): Logger {
-    this.logger ??= this.baseLogger.child(this.logFields);
-    return this.logger;
+    return (this.logger ??= lazyChild(this.baseLogger, { conn: this.id, remote: this.remoteAddress, protocol: this.protocol }));
   }
 
   annotate(fields: Record<string, unknown>): void {
-    if (this.logger === undefined) this.logFields = { ...this.logFields, ...fields };
-    else this.logger = this.logger.child(fields);
+    this.logger = lazyChild(this.log, fields);
   }
 
   get bufferedAmount(): number {
