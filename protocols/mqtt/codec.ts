@@ -4,7 +4,7 @@
  * carry the traffic directly (fast-path.ts), and hands every other whole packet to mqtt-packet's parser.
  */
 import mqttPacket, { type Packet, type Parser } from 'mqtt-packet';
-import { decodeFast, encodePublishFast } from './fast-path.js';
+import { decodeFast, encodeConnackFast, encodePublishFast } from './fast-path.js';
 
 export type { Packet } from 'mqtt-packet';
 
@@ -161,6 +161,7 @@ export class Codec {
     return (
       shortAck(packet, this.version) ??
       encodePublishFast(packet, this.version) ??
+      encodeConnackFast(packet, this.version) ??
       mqttPacket.generate(packet, { protocolVersion: this.version === 5 ? 5 : 4 } as never)
     );
   }

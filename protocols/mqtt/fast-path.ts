@@ -112,3 +112,15 @@ export function encodePublishFast(packet: Packet, version: number): Buffer | und
   payload.copy(bytes, offset);
   return bytes;
 }
+
+/**
+ * A 3.1.1 (or 3.1) CONNACK: four fixed bytes, the session-present flag and the return code. Written on every
+ * login, where mqtt-packet's generic writer was 2% of the router's time opening connections. Undefined for 5.0,
+ * whose CONNACK carries properties (mqtt-packet writes those).
+ */
+export function encodeConnackFast(packet: Packet, version: number): Buffer | undefined {
+  if (packet.cmd !== 'connack' || version === 5) return undefined;
+  const returnCode = (packet as { returnCode?: unknown }).returnCode;
+  if (typeof returnCode !== 'number' || returnCode < 0 || returnCode > 255) return undefined;
+  return Buffer.from([0x20, 0x02, packet.sessionPresent ? 1 : 0, returnCode]);
+}

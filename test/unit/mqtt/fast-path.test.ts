@@ -7,7 +7,7 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { Codec, type CodecError } from '../../../protocols/mqtt/codec.js';
-import { decodeFast, encodePublishFast } from '../../../protocols/mqtt/fast-path.js';
+import { decodeFast, encodeConnackFast, encodePublishFast } from '../../../protocols/mqtt/fast-path.js';
 
 const VERSIONS = [3, 4, 5];
 const TOPICS = ['a', 'sensors/line-4/temperature', 'ünïcødé/温度/🙂', 'x'.repeat(300)];
@@ -133,6 +133,16 @@ describe('writing PUBLISH directly', () => {
   it('leaves PUBLISH with properties, and other packets, to mqtt-packet', () => {
     expect(encodePublishFast({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 0, retain: false, dup: false, properties: { contentType: 'a' } } as Packet, 5)).toBeUndefined();
     expect(encodePublishFast({ cmd: 'pingresp' } as Packet, 4)).toBeUndefined();
+  });
+
+  it('writes a 3.1.1 CONNACK byte for byte as mqtt-packet does, and leaves 5.0 to it', () => {
+    for (const version of [3, 4])
+      for (const returnCode of [0, 1, 2, 3, 4, 5])
+        for (const sessionPresent of [false, true]) {
+          const packet = { cmd: 'connack', returnCode, sessionPresent };
+          expect(encodeConnackFast(packet as unknown as Packet, version)!.equals(generate(packet, version))).toBe(true);
+        }
+    expect(encodeConnackFast({ cmd: 'connack', reasonCode: 0, sessionPresent: false } as unknown as Packet, 5)).toBeUndefined();
   });
 
   it('goes through the codec: encode gives the same bytes as mqtt-packet', () => {
