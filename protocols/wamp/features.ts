@@ -35,3 +35,24 @@ export function announces(details: Record<string, unknown>, role: string, featur
 export function calleeHandlesInterrupt(details: Record<string, unknown>): boolean {
   return announces(details, 'callee', 'call_canceling');
 }
+
+/**
+ * What HELLO announced that the router acts on later, as bits: reading it once at HELLO lets the peer drop the
+ * details (a handful of objects per session, kept for the session's life otherwise).
+ */
+export const ClientFeature = {
+  /** The callee handles INTERRUPT (`call_canceling`). */
+  interrupts: 1,
+  /** The subscriber is told of revoked subscriptions (`subscription_revocation`). */
+  subscriptionRevocation: 2,
+  /** The callee is told of revoked registrations (`registration_revocation`). */
+  registrationRevocation: 4,
+} as const;
+
+export function clientFeatures(details: Record<string, unknown>): number {
+  return (
+    (calleeHandlesInterrupt(details) ? ClientFeature.interrupts : 0) |
+    (announces(details, 'subscriber', 'subscription_revocation') ? ClientFeature.subscriptionRevocation : 0) |
+    (announces(details, 'callee', 'registration_revocation') ? ClientFeature.registrationRevocation : 0)
+  );
+}

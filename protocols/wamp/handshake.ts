@@ -8,10 +8,10 @@
  * 3. verify (ticket: CHALLENGE, then AUTHENTICATE carrying the JWT);
  * 4. join the realm and send WELCOME.
  */
-import type { AuthOutcome, Principal } from '../../src/port.js';
+import type { AuthOutcome, PeerFeatures, Principal } from '../../src/port.js';
 import { Type } from './codes.js';
 import { Uri } from './errors.js';
-import { calleeHandlesInterrupt, routerRoles } from './features.js';
+import { ClientFeature, clientFeatures, routerRoles } from './features.js';
 import type { ClientMessage } from './messages.js';
 import type { WampPeer } from './peer.js';
 import { isValidUri } from './uri.js';
@@ -35,7 +35,7 @@ export function handleHello(peer: WampPeer, hello: Hello): void {
     return;
   }
   peer.pendingRealm = realmName;
-  peer.helloDetails = hello.details;
+  peer.clientFeatures = clientFeatures(hello.details);
 
   // Step 2: the authentication method.
   const upgradeAuth = peer.connection.upgradeAuth;
@@ -103,24 +103,18 @@ function welcome(peer: WampPeer, principal: Principal): void {
     peer.abort(Uri.noSuchRealm, `no realm '${peer.pendingRealm}' on this router`);
     return;
   }
-  const { connection } = peer;
-  peer.session = realm.join(
-    principal,
-    {
-      connectionId: connection.id,
-      protocol: connection.protocol,
-      transport: connection.transport,
-      remoteAddress: connection.remoteAddress,
-    },
-    peer,
-    { interrupts: calleeHandlesInterrupt(peer.helloDetails) },
-  );
+  // HELLO's own copy of the realm name is not kept for the session's life: the realm holds its name.
+  peer.pendingRealm = undefined;
+  const features = (peer.clientFeatures & ClientFeature.interrupts) !== 0 ? INTERRUPTS : NO_INTERRUPTS;
+  peer.session = realm.join(principal, peer, peer, features);
   peer.established();
-  connection.annotate({ realm: realm.name, authid: principal.authid, session: peer.session.id });
-  peer.log.info(
-    { session: peer.session.id, realm: realm.name, authid: principal.authid, authrole: principal.authrole, authmethod: principal.authmethod },
-    'session joined',
-  );
+  peer.connection.annotate({ realm: realm.name, authid: principal.authid, session: peer.session.id });
+  if (peer.log.isLevelEnabled('info')) {
+    peer.log.info(
+      { session: peer.session.id, realm: realm.name, authid: principal.authid, authrole: principal.authrole, authmethod: principal.authmethod },
+      'session joined',
+    );
+  }
   peer.send([
     Type.WELCOME,
     peer.session.id,
@@ -134,6 +128,10 @@ function welcome(peer: WampPeer, principal: Principal): void {
     },
   ]);
 }
+
+/** Shared by every session: the core only reads them. */
+const INTERRUPTS: PeerFeatures = Object.freeze({ interrupts: true });
+const NO_INTERRUPTS: PeerFeatures = Object.freeze({ interrupts: false });
 
 function isPlainObject(value: unknown): boolean {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -15,7 +15,7 @@ export const createWampModule: ModuleFactory = (context: ModuleContext): Protoco
         connection.close(1011, 'no serializer');
         return;
       }
-      const peer = new WampPeer(connection, serializer, context, (gone) => peers.delete(gone));
+      const peer = new WampPeer(connection, serializer, context, peers);
       peers.add(peer);
       connection.setHandler(peer);
     },

@@ -11,11 +11,12 @@ import {
   type SessionSink,
   type SubscriberOptions,
   type SubscriptionRef,
+  type TransportInfo,
 } from '../../src/port.js';
 import { Type, TypeName } from './codes.js';
 import { Uri } from './errors.js';
 import { establishedHandlers, type Handler } from './dispatch.js';
-import { announces } from './features.js';
+import { ClientFeature } from './features.js';
 import { encodeEvent } from './events.js';
 import { handleAuthenticate, handleHello } from './handshake.js';
 import { parseMessage, type ClientMessage } from './messages.js';
@@ -37,14 +38,17 @@ export type PeerState = 'hello' | 'pending' | 'challenged' | 'established' | 'cl
 /** How long the router waits for the GOODBYE reply before it closes the transport anyway. */
 const GOODBYE_WAIT_MS = 2000;
 
-/** One WAMP connection: decodes, checks the state, dispatches, and is the sink of its core session. */
-export class WampPeer implements ConnectionHandler, SessionSink {
+/**
+ * One WAMP connection: decodes, checks the state, dispatches, and is the sink of its core session. It is also the
+ * session's TransportInfo, read through from the connection, so that a session needs no object for it.
+ */
+export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
   state: PeerState = 'hello';
   session: Session | undefined;
-  /** The realm named in HELLO, kept while a challenge is out. */
+  /** The realm named in HELLO, kept until the session joins it. */
   pendingRealm: string | undefined;
-  /** HELLO details kept while a challenge is out. */
-  helloDetails: Record<string, unknown> = {};
+  /** What HELLO announced that the router acts on (ClientFeature bits). */
+  clientFeatures = 0;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
 
@@ -52,7 +56,8 @@ export class WampPeer implements ConnectionHandler, SessionSink {
     readonly connection: Connection,
     readonly serializer: Serializer,
     readonly context: ModuleContext,
-    private readonly onGone: (peer: WampPeer) => void,
+    /** The module's live peers; a peer leaves it when its connection is gone. */
+    private readonly peers: Set<WampPeer>,
   ) {
     if (context.handshakeTimeoutMs > 0) {
       // A connection that never completes its login must not hold its socket for ever.
@@ -76,6 +81,22 @@ export class WampPeer implements ConnectionHandler, SessionSink {
 
   get log() {
     return this.connection.log;
+  }
+
+  get connectionId(): string {
+    return this.connection.id;
+  }
+
+  get protocol(): string {
+    return this.connection.protocol;
+  }
+
+  get transport(): string {
+    return this.connection.transport;
+  }
+
+  get remoteAddress(): string {
+    return this.connection.remoteAddress;
   }
 
   /** The URI rule of the realm this peer joined. */
@@ -159,7 +180,7 @@ export class WampPeer implements ConnectionHandler, SessionSink {
     if (this.goodbyeTimer !== undefined) clearTimeout(this.goodbyeTimer);
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.leaveCore();
-    this.onGone(this);
+    this.peers.delete(this);
   }
 
   private dispatch(message: ClientMessage): void {
@@ -294,10 +315,10 @@ export class WampPeer implements ConnectionHandler, SessionSink {
    */
   revoked(subscriptions: readonly number[], registrations: readonly number[], reason: string): void {
     this.log.info({ subscriptions, registrations, reason }, 'authorization changed: subscriptions or registrations revoked');
-    if (announces(this.helloDetails, 'subscriber', 'subscription_revocation')) {
+    if ((this.clientFeatures & ClientFeature.subscriptionRevocation) !== 0) {
       for (const id of subscriptions) this.send([Type.UNSUBSCRIBED, 0, { subscription: id, reason }]);
     }
-    if (announces(this.helloDetails, 'callee', 'registration_revocation')) {
+    if ((this.clientFeatures & ClientFeature.registrationRevocation) !== 0) {
       for (const id of registrations) this.send([Type.UNREGISTERED, 0, { registration: id, reason }]);
     }
   }
