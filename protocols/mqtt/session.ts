@@ -132,9 +132,19 @@ export interface SessionRecord {
 export class MqttSession implements SessionSink {
   core!: Session;
   attachment: Attachment | undefined;
-  readonly subscriptions = new Map<string, MqttSubscription>();
+  /**
+   * Subscriptions by filter. This map and the next are made on first use: an empty Map with its table is about
+   * 190 bytes, and many clients only publish, or only take QoS 0.
+   */
+  get subscriptions(): Map<string, MqttSubscription> {
+    return (this.lazySubscriptions ??= new Map());
+  }
+  private lazySubscriptions: Map<string, MqttSubscription> | undefined;
   /** Outgoing QoS 1/2 messages in flight, in the order they were first sent. */
-  private readonly inflight = new Map<number, InFlight>();
+  private get inflight(): Map<number, InFlight> {
+    return (this.lazyInflight ??= new Map());
+  }
+  private lazyInflight: Map<number, InFlight> | undefined;
   private queue: Queued[] = [];
   /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
   get inboundQos2(): Set<number> {
@@ -189,7 +199,7 @@ export class MqttSession implements SessionSink {
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.lazyInflight?.size ?? 0;
   }
 
   /** A session with an expiry outlives its connection, so the store keeps it (and it survives a restart). */
@@ -295,7 +305,7 @@ export class MqttSession implements SessionSink {
     this.attachment = attachment;
     this.offlineSince = undefined;
     this.saveRecord();
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.lazyInflight?.values() ?? []) {
       if (entry.state === 'publish') attachment.sendPublish(entry.message, entry.packetId, true);
       else attachment.sendPubrel(entry.packetId);
     }
@@ -343,7 +353,7 @@ export class MqttSession implements SessionSink {
       this.publishWill();
     }
     this.core.leave();
-    this.inflight.clear();
+    this.lazyInflight?.clear();
     this.queue = [];
     this.limits.store.drop(this.key);
     this.onEnd(this);
@@ -358,7 +368,7 @@ export class MqttSession implements SessionSink {
 
   /** A resumed session registers its `$rpc` procedures again; one taken meanwhile by another callee is dropped. */
   private registerAgain(): void {
-    for (const [filter, subscription] of this.subscriptions) {
+    for (const [filter, subscription] of this.lazySubscriptions ?? []) {
       if (!subscription.rpc || this.core.registrations.has(subscription.coreId)) continue;
       const { parsed } = subscription;
       const result = this.core.register(parsed.pattern.slice(1), parsed.policy, { invoke: parsed.shareGroup === undefined ? 'single' : 'roundrobin' });
@@ -616,7 +626,7 @@ export class MqttSession implements SessionSink {
    */
   revoked(subscriptions: readonly number[], registrations: readonly number[]): void {
     // Ids of shared and ordinary subscriptions come from different indexes, so what is gone is read from the core.
-    for (const [filter, subscription] of this.subscriptions) {
+    for (const [filter, subscription] of this.lazySubscriptions ?? []) {
       if (this.stillHeld(subscription)) continue;
       this.subscriptions.delete(filter);
       if (subscription.rpc) this.rpcQos.delete(subscription.coreId);
