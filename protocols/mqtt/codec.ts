@@ -4,7 +4,7 @@
  * carry the traffic directly (fast-path.ts), and hands every other whole packet to mqtt-packet's parser.
  */
 import mqttPacket, { type Packet, type Parser } from 'mqtt-packet';
-import { decodeFast, encodeConnackFast, encodePublishFast } from './fast-path.js';
+import { decodeConnectFast, decodeFast, encodeConnackFast, encodePublishFast } from './fast-path.js';
 
 export type { Packet } from 'mqtt-packet';
 
@@ -62,14 +62,11 @@ export class Codec {
     private readonly sink: CodecSink,
   ) {}
 
-  /** The first bytes of the connection until CONNECT is parsed, to read a refused protocol level from. */
-  private head: Buffer | undefined = Buffer.alloc(0);
+  /** Whether the connection's CONNECT has been read: until then only CONNECT takes the direct path. */
+  private connectRead = false;
 
   feed(chunk: Buffer): void {
     if (this.failed) return;
-    if (this.head !== undefined && this.head.length < HEAD_BYTES) {
-      this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
-    }
     let data = chunk;
     if (this.pending !== undefined) {
       const joined = this.join(chunk);
@@ -112,9 +109,15 @@ export class Codec {
         else this.stash(data.subarray(start), end - start);
         return;
       }
-      const packet = this.head === undefined ? decodeFast(data, start, at, end, this.version) : undefined;
-      if (packet !== undefined) this.sink.packetDecoded(packet);
-      else this.parseSlow(data.subarray(start, end));
+      if (this.connectRead) {
+        const packet = decodeFast(data, start, at, end, this.version);
+        if (packet !== undefined) this.sink.packetDecoded(packet);
+        else this.parseSlow(data.subarray(start, end));
+      } else {
+        const connect = data[start] === 0x10 ? decodeConnectFast(data, at, end) : undefined;
+        if (connect !== undefined) this.parsed(connect);
+        else this.parseSlow(data.subarray(start, end));
+      }
       start = end;
     }
   }
@@ -140,7 +143,8 @@ export class Codec {
     const result = parseWhole(bytes, this.settings);
     if (result instanceof Error) {
       this.failed = true;
-      this.sink.codecFailed(classify(result, this.head, this.version));
+      // Before CONNECT, `bytes` start with what should be one: a refused protocol level is read from it.
+      this.sink.codecFailed(classify(result, this.connectRead ? undefined : bytes, this.version));
       return;
     }
     if (result === undefined) {
@@ -148,11 +152,15 @@ export class Codec {
       this.sink.codecFailed({ kind: 'malformed', message: 'incomplete packet' });
       return;
     }
+    this.parsed(result);
+  }
+
+  private parsed(result: Packet): void {
     // Only the first CONNECT sets the version: a second one is refused, and must not switch the encoding.
-    if (result.cmd === 'connect' && this.head !== undefined) {
+    if (result.cmd === 'connect' && !this.connectRead) {
       this.version = result.protocolVersion ?? 4;
       this.settings = settingsFor(result.protocolVersion, (result as { bridgeMode?: boolean }).bridgeMode);
-      this.head = undefined;
+      this.connectRead = true;
     }
     this.sink.packetDecoded(result);
   }
@@ -253,9 +261,6 @@ export function packetSize(remainingLength: number): number {
   const lengthBytes = remainingLength < 128 ? 1 : remainingLength < 16_384 ? 2 : remainingLength < 2_097_152 ? 3 : 4;
   return 1 + lengthBytes + remainingLength;
 }
-
-/** Enough of a CONNECT to reach its protocol level: header, length, name length, a long name, level. */
-const HEAD_BYTES = 64;
 
 /**
  * mqtt-packet errors for values that MQTT 5.0 calls a Protocol Error (0x82) rather than malformed; 3.1.1 calls

@@ -124,3 +124,75 @@ export function encodeConnackFast(packet: Packet, version: number): Buffer | und
   if (typeof returnCode !== 'number' || returnCode < 0 || returnCode > 255) return undefined;
   return Buffer.from([0x20, 0x02, packet.sessionPresent ? 1 : 0, returnCode]);
 }
+
+/**
+ * A CONNECT in its plain shape, read directly: protocol MQTT or MQIsdp at level 3, 4 or 5, no bridge bit, and in
+ * 5.0 no properties (nor will properties). Anything else, and anything mqtt-packet would refuse, gives undefined
+ * and goes to mqtt-packet. Every login passes here, where mqtt-packet's parser was about 6% of the router's time
+ * opening connections.
+ */
+export function decodeConnectFast(data: Buffer, bodyStart: number, end: number): Packet | undefined {
+  let at = bodyStart;
+  /** A 2-byte length and that many bytes at `at`, as [start, stop), or undefined if they run past the packet. */
+  const field = (): number => {
+    if (at + 2 > end) return -1;
+    const stop = at + 2 + data.readUInt16BE(at);
+    return stop > end ? -1 : stop;
+  };
+  let stop = field();
+  if (stop < 0) return undefined;
+  const protocolId = data.toString('utf8', at + 2, stop);
+  if (protocolId !== 'MQTT' && protocolId !== 'MQIsdp') return undefined;
+  at = stop;
+  if (at + 4 > end) return undefined; // level, flags and keepalive
+  const protocolVersion = data[at]!;
+  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) return undefined;
+  const flags = data[at + 1]!;
+  const hasWill = (flags & 0x04) !== 0;
+  const willQos = (flags >> 3) & 3;
+  const willRetain = (flags & 0x20) !== 0;
+  // Reserved bit 0 [MQTT-3.1.2-3], and will QoS or retain without a will: mqtt-packet's errors.
+  if ((flags & 0x01) !== 0 || (!hasWill && (willQos !== 0 || willRetain))) return undefined;
+  const keepalive = data.readUInt16BE(at + 2);
+  at += 4;
+  if (protocolVersion === 5) {
+    if (at >= end || data[at] !== 0) return undefined;
+    at++;
+  }
+  stop = field();
+  if (stop < 0) return undefined;
+  const clientId = data.toString('utf8', at + 2, stop);
+  at = stop;
+  let will: { retain: boolean; qos: number; topic: string; payload: Buffer } | undefined;
+  if (hasWill) {
+    if (protocolVersion === 5) {
+      if (at >= end || data[at] !== 0) return undefined;
+      at++;
+    }
+    stop = field();
+    if (stop < 0) return undefined;
+    const topic = data.toString('utf8', at + 2, stop);
+    at = stop;
+    stop = field();
+    if (stop < 0) return undefined;
+    will = { retain: willRetain, qos: willQos, topic, payload: data.subarray(at + 2, stop) };
+    at = stop;
+  }
+  const packet: Record<string, unknown> = { cmd: 'connect', retain: false, qos: 0, dup: false, length: end - bodyStart, topic: null, payload: null, protocolId, protocolVersion };
+  if (will !== undefined) packet.will = will;
+  packet.clean = (flags & 0x02) !== 0;
+  packet.keepalive = keepalive;
+  packet.clientId = clientId;
+  if ((flags & 0x80) !== 0) {
+    stop = field();
+    if (stop < 0) return undefined;
+    packet.username = data.toString('utf8', at + 2, stop);
+    at = stop;
+  }
+  if ((flags & 0x40) !== 0) {
+    stop = field();
+    if (stop < 0) return undefined;
+    packet.password = data.subarray(at + 2, stop);
+  }
+  return packet as unknown as Packet;
+}

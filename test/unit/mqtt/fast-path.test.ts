@@ -7,7 +7,7 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { Codec, type CodecError } from '../../../protocols/mqtt/codec.js';
-import { decodeFast, encodeConnackFast, encodePublishFast } from '../../../protocols/mqtt/fast-path.js';
+import { decodeConnectFast, decodeFast, encodeConnackFast, encodePublishFast } from '../../../protocols/mqtt/fast-path.js';
 
 const VERSIONS = [3, 4, 5];
 const TOPICS = ['a', 'sensors/line-4/temperature', 'ünïcødé/温度/🙂', 'x'.repeat(300)];
@@ -118,6 +118,127 @@ describe('reading acknowledgements and PINGREQ directly', () => {
     const errors: CodecError[] = [];
     connectedCodec(4, [], errors).feed(Buffer.from([0x60, 2, 0, 1]));
     expect(errors).toEqual([{ kind: 'malformed', message: expect.stringContaining('Invalid header flag bits') }]);
+  });
+});
+
+/** mqtt-packet's reading of a whole CONNECT, or its error. */
+function referenceOrError(bytes: Buffer): Record<string, unknown> | Error {
+  const parser = mqttPacket.parser();
+  let out: Record<string, unknown> | Error | undefined;
+  parser.on('packet', (packet: Packet) => {
+    out ??= { ...packet };
+  });
+  parser.on('error', (error: Error) => {
+    out ??= error;
+  });
+  try {
+    parser.parse(bytes);
+  } catch (error) {
+    return error as Error;
+  }
+  return out ?? new Error('incomplete');
+}
+
+function fastConnect(bytes: Buffer): Record<string, unknown> | undefined {
+  let bodyStart = 1;
+  while ((bytes[bodyStart]! & 0x80) !== 0) bodyStart++;
+  bodyStart++;
+  const packet = decodeConnectFast(bytes, bodyStart, bytes.length);
+  return packet === undefined ? undefined : { ...packet };
+}
+
+/** CONNECT packets over every combination mqtt-packet can write (it refuses, for one, an empty 3.1 client id). */
+function connects(): Array<Record<string, unknown>> {
+  const list: Array<Record<string, unknown>> = [];
+  for (const protocolVersion of [3, 4, 5])
+    for (const clientId of ['', 'c', 'dévice-🙂', 'x'.repeat(200)])
+      for (const will of [undefined, { topic: 'w/t', payload: Buffer.from('gone'), qos: 0, retain: false }, { topic: 'ü', payload: Buffer.alloc(300, 7), qos: 2, retain: true }])
+        for (const [username, password] of [[undefined, undefined], ['user', undefined], ['user', Buffer.from('secret')], [undefined, Buffer.from('p')]] as const)
+          for (const clean of [true, false])
+            pushIfWritable(list, {
+              cmd: 'connect',
+              protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+              protocolVersion,
+              clean,
+              keepalive: clientId.length * 7,
+              clientId,
+              ...(will ? { will } : {}),
+              ...(username !== undefined ? { username } : {}),
+              ...(password !== undefined ? { password } : {}),
+            });
+  return list;
+}
+
+function pushIfWritable(list: Array<Record<string, unknown>>, packet: Record<string, unknown>): void {
+  try {
+    generate(packet, packet.protocolVersion as number);
+    list.push(packet);
+  } catch {
+    // not a CONNECT a client could send
+  }
+}
+
+describe('reading CONNECT directly', () => {
+  it('gives the object mqtt-packet gives, for every version, will, credential and clean-start combination', () => {
+    let count = 0;
+    for (const packet of connects()) {
+      const bytes = generate(packet, packet.protocolVersion as number);
+      const mine = fastConnect(bytes);
+      expect(mine, JSON.stringify(packet).slice(0, 120)).toBeDefined();
+      expect(mine).toStrictEqual(referenceOrError(bytes));
+      count++;
+    }
+    expect(count).toBeGreaterThan(150);
+  });
+
+  it('leaves 5.0 properties, the bridge bit and every mutated CONNECT mqtt-packet refuses to mqtt-packet', () => {
+    const withProperties = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 10, properties: { sessionExpiryInterval: 60 } }, 5);
+    expect(fastConnect(withProperties)).toBeUndefined();
+    const bridge = Buffer.from(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'c', clean: true, keepalive: 10 }, 4));
+    bridge[8] = 0x84;
+    expect(fastConnect(bridge)).toBeUndefined();
+    // Random byte changes: whenever the direct path reads a packet, mqtt-packet reads the same one; whenever
+    // mqtt-packet refuses, the direct path has left it alone.
+    let random = 7;
+    let read = 0;
+    let refused = 0;
+    for (const packet of connects()) {
+      const original = generate(packet, packet.protocolVersion as number);
+      // Only the body changes: the fixed header is the codec's framing, not the CONNECT reader's.
+      let bodyStart = 1;
+      while ((original[bodyStart]! & 0x80) !== 0) bodyStart++;
+      bodyStart++;
+      for (let round = 0; round < 12; round++) {
+        const bytes = Buffer.from(original);
+        for (let flips = 0; flips <= round % 3; flips++) {
+          random = (random * 1103515245 + 12345) % 2 ** 31;
+          const at = bodyStart + (random % (bytes.length - bodyStart));
+          bytes[at] = (random >> 8) & 0xff;
+        }
+        const mine = fastConnect(bytes);
+        const theirs = referenceOrError(bytes);
+        if (theirs instanceof Error) {
+          refused++;
+          expect(mine, theirs.message).toBeUndefined();
+        } else if (mine !== undefined) {
+          read++;
+          expect(mine).toStrictEqual(theirs);
+        }
+      }
+    }
+    expect(read).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('goes through the codec, which reads a refused protocol level from the packet itself', () => {
+    const errors: CodecError[] = [];
+    const packets: Packet[] = [];
+    const codec = new Codec(1 << 20, { packetDecoded: (packet) => packets.push(packet), codecFailed: (error) => errors.push(error) });
+    const bytes = Buffer.from(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'c', clean: true, keepalive: 10 }, 4));
+    bytes[8] = 6;
+    for (const byte of bytes) codec.feed(Buffer.from([byte]));
+    expect(packets).toEqual([]);
+    expect(errors).toEqual([{ kind: 'bad-version', level: 6 }]);
   });
 });
 
