@@ -650,7 +650,7 @@ async function connections() {
   await sleep(1500); // let the system settle (timers, lazily allocated buffers) before reading its RSS
   const rssAfter = rssBytes(sutPid);
   const opened = links.filter(Boolean).length;
-  return {
+  const result = {
     unit: 'connects/s',
     rate: Math.round(opened / ((b.t - a.t) / 1000)),
     cpu: cpuBetween(a, b),
@@ -660,6 +660,41 @@ async function connections() {
     rssPer1000MB: Math.round(((rssAfter - rssBefore) / (opened / 1000) / 1048576) * 100) / 100,
     rssAfterMB: Math.round(rssAfter / 1048576),
   };
+  if (endpoints.mqttWs?.baseline) Object.assign(result, await baselineRoundTrips(links, protocol, count));
+  return result;
+}
+
+/**
+ * The baseline again, each connection now also sending one message (a real CONNECT or HELLO) and waiting for the
+ * four bytes the forwarder answers with: the least any login can cost, beside the bare upgrade. The first batch is
+ * closed first, so that neither process goes past its open-file limit.
+ */
+async function baselineRoundTrips(links, protocol, count) {
+  for (const link of links) link?.socket.destroy();
+  await sleep(1000);
+  const login =
+    protocol === 'wamp'
+      ? { bytes: Buffer.from(JSON.stringify([1, 'realm1', { roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} } }])), opcode: OP_TEXT }
+      : { bytes: encodeMqtt({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `${RUN}-hello`, keepalive: 0 }), opcode: OP_BINARY };
+  const open = async () => {
+    let link;
+    if (protocol === 'mqtt-tcp') link = new Link(await tcpConnect(endpoints.mqttTcp.helloPort), 'tcp', 'mqtt');
+    else {
+      const endpoint = protocol === 'wamp' ? endpoints.wamp : endpoints.mqttWs;
+      const { socket, rest } = await wsConnect(endpoint.port, endpoint.helloPath, undefined);
+      link = new Link(socket, 'ws', protocol === 'wamp' ? 'msg' : 'mqtt', rest);
+    }
+    link.send(login.bytes, login.opcode);
+    await link.next();
+    return link;
+  };
+  const a = snapshot();
+  let failed = 0;
+  const hellos = await pool(count, () => open().catch(() => (failed++, null)), 100);
+  const b = snapshot();
+  const opened = hellos.filter(Boolean).length;
+  for (const link of hellos) link?.socket.destroy();
+  return { roundTripRate: Math.round(opened / ((b.t - a.t) / 1000)), roundTripCpu: cpuBetween(a, b), roundTripFailed: failed };
 }
 
 const RUNNERS = { 'mqtt-fanout': mqttFanout, 'mqtt-fanin': mqttFanIn, 'wamp-fanout': wampFanout, 'wamp-rpc': wampRpc, 'cross-pubsub': crossPubSub, 'cross-rpc': crossRpc, connections };

@@ -53,7 +53,8 @@ async function waitForPorts(ports, child, name) {
 /**
  * Each system: `available()` says why it cannot run (or undefined), `start(core)` resolves with
  * { pid, stop(), endpoints }, where endpoints name the ports per transport:
- *   mqttWs / mqttTcp / wamp: { port, path }; the baseline adds `baseline: true` and, for TCP, `pubPort`.
+ *   mqttWs / mqttTcp / wamp: { port, path }; the baseline adds `baseline: true`, `helloPath` (WebSocket) or
+ *   `helloPort` (TCP) for its one-round-trip login, and, for TCP, `pubPort`.
  */
 export const SYSTEMS = {
   switchboard: {
@@ -117,11 +118,11 @@ export const SYSTEMS = {
     label: 'raw ws baseline',
     available: () => undefined,
     async start(core) {
-      const [ws, tcp, pub] = [await freePort(), await freePort(), await freePort()];
-      return launch('baseline', pinned(core, [process.execPath, 'bench/baseline-forwarder.mjs', String(ws), String(tcp), String(pub)]), [ws, tcp, pub], {
-        mqttWs: { port: ws, path: '/sub', pubPath: '/pub', baseline: true },
-        mqttTcp: { port: tcp, pubPort: pub, baseline: true },
-        wamp: { port: ws, path: '/sub', pubPath: '/pub', baseline: true },
+      const [ws, tcp, pub, hello] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      return launch('baseline', pinned(core, [process.execPath, 'bench/baseline-forwarder.mjs', String(ws), String(tcp), String(pub), String(hello)]), [ws, tcp, pub, hello], {
+        mqttWs: { port: ws, path: '/sub', pubPath: '/pub', helloPath: '/hello', baseline: true },
+        mqttTcp: { port: tcp, pubPort: pub, helloPort: hello, baseline: true },
+        wamp: { port: ws, path: '/sub', pubPath: '/pub', helloPath: '/hello', baseline: true },
       });
     },
   },
