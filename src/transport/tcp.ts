@@ -1,58 +1,79 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { AuthOutcome } from '../auth/types.js';
+import type { Bindings, Logger } from 'pino';
 import type { ProtocolModule } from '../port.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
 import type { TlsMaterial } from './tls.js';
-import type { Connection, ConnectionHandler } from './connection.js';
-import { HandlerSlot } from './handler-slot.js';
-import { lazyChild } from './lazy-logger.js';
+import { BaseConnection } from './base-connection.js';
 import { turnBatcher } from './ws-connection.js';
 
+/** What a TcpConnection tells its listener when it is gone. */
+export interface TcpOwner {
+  connectionGone(connection: TcpConnection, reason: string, lifetimeMs: number): void;
+}
+
+const CONNECTION = Symbol('connection');
+type Owned = Socket & { [CONNECTION]: TcpConnection };
+
+// One set of listeners for every socket, reaching the connection through the socket (`this` in a listener):
+// closures would cost three functions and their scope per connection, held for its life.
+function onData(this: Owned, chunk: Buffer): void {
+  this[CONNECTION].socketData(chunk);
+}
+function onError(this: Owned, error: NodeJS.ErrnoException): void {
+  this[CONNECTION].socketFailed(error);
+}
+function onClose(this: Owned): void {
+  this[CONNECTION].socketClosed();
+}
+
 /** A Connection over a plain TCP socket: a byte stream, so `message` gets chunks, not messages. */
-export class TcpConnection implements Connection {
-  readonly upgradeAuth: Promise<AuthOutcome> | undefined = undefined;
-  private readonly input = new HandlerSlot();
+export class TcpConnection extends BaseConnection {
   private closeReason = 'peer closed';
   private ended = false;
-  private readonly openedAt = Date.now();
-  /** Made when first read, and even then a pino child only once it writes (see lazy-logger.ts). */
-  private logger: Logger | undefined;
 
   constructor(
     private readonly socket: Socket,
-    readonly id: string,
-    readonly protocol: string,
-    readonly remoteAddress: string,
-    private readonly baseLogger: Logger,
+    id: string,
+    protocol: string,
+    remoteAddress: string,
+    baseLogger: Logger,
     /** `tcp`, or `tls` for a TLS socket. */
     readonly transport: string,
-    readonly certificateName: string | undefined,
-    onGone: (connection: TcpConnection, reason: string, lifetimeMs: number) => void,
+    certificateName: string | undefined,
+    private readonly owner: TcpOwner,
   ) {
-    socket.on('data', (chunk: Buffer) => this.input.message(chunk, true));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.closeReason = error.code ?? error.message;
-      this.log.debug({ err: error.message }, 'socket error');
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      const lifetimeMs = Date.now() - this.openedAt;
-      if (baseLogger.isLevelEnabled('info')) this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
-      onGone(this, this.closeReason, lifetimeMs);
-      this.input.closed(1000, this.closeReason);
-    });
+    super(id, protocol, remoteAddress, baseLogger, undefined, certificateName);
+    (socket as Owned)[CONNECTION] = this;
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
   }
 
-  get log(): Logger {
-    return (this.logger ??= lazyChild(this.baseLogger, { conn: this.id, remote: this.remoteAddress, protocol: this.protocol, transport: this.transport }));
+  protected override logBindings(): Bindings {
+    return { conn: this.id, remote: this.remoteAddress, protocol: this.protocol, transport: this.transport };
   }
 
-  annotate(fields: Record<string, unknown>): void {
-    this.logger = lazyChild(this.log, fields);
+  /** From the socket: a chunk of the byte stream. */
+  socketData(chunk: Buffer): void {
+    this.deliver(chunk, true);
+  }
+
+  /** From the socket: it failed; 'close' follows. */
+  socketFailed(error: NodeJS.ErrnoException): void {
+    this.closeReason = error.code ?? error.message;
+    this.log.debug({ err: error.message }, 'socket error');
+  }
+
+  /** From the socket: it closed. */
+  socketClosed(): void {
+    this.ended = true;
+    const lifetimeMs = Date.now() - this.openedAt;
+    if (this.baseLogger.isLevelEnabled('info')) this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
+    this.owner.connectionGone(this, this.closeReason, lifetimeMs);
+    this.deliverClose(1000, this.closeReason);
   }
 
   get bufferedAmount(): number {
@@ -79,9 +100,6 @@ export class TcpConnection implements Connection {
     this.socket.destroy();
   }
 
-  setHandler(handler: ConnectionHandler): void {
-    this.input.set(handler);
-  }
 }
 
 export interface TcpListenerOptions {
@@ -98,7 +116,7 @@ export interface TcpListenerOptions {
 }
 
 /** A TCP listener that hands every socket to one protocol module (MQTT on port 1883). */
-export class TcpListener {
+export class TcpListener implements TcpOwner {
   readonly server: Server;
   readonly connections = new Set<TcpConnection>();
   private nextId = 1;
@@ -137,15 +155,17 @@ export class TcpListener {
     const id = `${this.options.idPrefix}${this.nextId++}`;
     const transport = this.options.tls === undefined ? 'tcp' : 'tls';
     const certificateName = verifiedName(socket);
-    const connection = new TcpConnection(socket, id, this.options.protocol, remote, this.options.log, transport, certificateName, (gone, reason, lifetimeMs) => {
-      this.connections.delete(gone);
-      this.options.admission.release();
-      this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);
-    });
+    const connection = new TcpConnection(socket, id, this.options.protocol, remote, this.options.log, transport, certificateName, this);
     this.options.metrics.connectionOpened(this.options.protocol);
     this.connections.add(connection);
     if (this.options.log.isLevelEnabled('info')) connection.log.info('connection open');
     this.options.module.accept(connection);
+  }
+
+  connectionGone(connection: TcpConnection, reason: string, lifetimeMs: number): void {
+    this.connections.delete(connection);
+    this.options.admission.release();
+    this.options.metrics.connectionClosed(this.options.protocol, tcpCloseReason(reason), lifetimeMs);
   }
 
   listen(port: number, host: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
 import type { ProtocolModule } from '../port.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -9,7 +9,7 @@ import type { Admission } from './admission.js';
 import { negotiate } from './negotiate.js';
 import { originAllowed } from './origin.js';
 import { verifiedCommonName } from './tls.js';
-import { WebSocketConnection } from './ws-connection.js';
+import { RouterWebSocket, WebSocketConnection, type WebSocketOwner } from './ws-connection.js';
 
 export interface WebSocketListenerOptions {
   modules: readonly ProtocolModule[];
@@ -34,9 +34,10 @@ export interface WebSocketListenerOptions {
  * Takes HTTP upgrades: picks the subprotocol, refuses what no module serves before the handshake
  * completes, and hands each accepted WebSocket to its module as a Connection.
  */
-export class WebSocketListener {
-  private readonly wss: WebSocketServer;
-  private readonly byProtocol = new Map<string, ProtocolModule>();
+export class WebSocketListener implements WebSocketOwner {
+  private readonly wss: WsServer<typeof RouterWebSocket>;
+  /** Each subprotocol's module, and the name itself: connections share that one string, not the header's copy. */
+  private readonly byProtocol = new Map<string, { module: ProtocolModule; protocol: string }>();
   private readonly supported: ReadonlySet<string>;
   private readonly chosen = new WeakMap<IncomingMessage, string>();
   readonly connections = new Set<WebSocketConnection>();
@@ -46,11 +47,12 @@ export class WebSocketListener {
 
   constructor(private readonly options: WebSocketListenerOptions) {
     for (const module of options.modules) {
-      for (const protocol of module.subprotocols) this.byProtocol.set(protocol, module);
+      for (const protocol of module.subprotocols) this.byProtocol.set(protocol, { module, protocol });
     }
     this.supported = new Set(this.byProtocol.keys());
     this.wss = new WebSocketServer({
       noServer: true,
+      WebSocket: RouterWebSocket,
       maxPayload: options.maxMessageSize,
       perMessageDeflate:
         options.compression === undefined ? false : { threshold: options.compression.thresholdBytes, serverNoContextTakeover: true },
@@ -101,12 +103,13 @@ export class WebSocketListener {
       refuse(socket, result.status, result.body);
       return;
     }
-    if (result.echo) this.chosen.set(request, result.protocol);
-    const module = this.byProtocol.get(result.protocol);
-    if (module === undefined) {
+    const served = this.byProtocol.get(result.protocol);
+    if (served === undefined) {
       refuse(socket, 500, 'internal error\n');
       return;
     }
+    const { module, protocol } = served;
+    if (result.echo) this.chosen.set(request, protocol);
     const refusal = this.options.admission.admit(remoteAddress);
     if (refusal !== undefined) {
       log.warn({ remote: remoteAddress, limit: refusal }, 'upgrade refused: connection limit');
@@ -118,7 +121,6 @@ export class WebSocketListener {
     // Settled later by the module; never leave a rejection unhandled if the client vanishes first.
     upgradeAuth?.catch(() => undefined);
     const path = request.url;
-    const protocol = result.protocol;
     const certificateName = verifiedCommonName(request.socket);
     // No closure here may use `request`: the connection's closures would keep this scope, and with it the
     // upgrade request and its headers, alive for the connection's whole life (seen in a heap snapshot).
@@ -126,7 +128,7 @@ export class WebSocketListener {
   }
 
   private open(
-    ws: WebSocket,
+    ws: RouterWebSocket,
     module: ProtocolModule,
     protocol: string,
     remoteAddress: string,
@@ -136,16 +138,19 @@ export class WebSocketListener {
   ): void {
     const id = `c${this.nextId++}`;
     const { metrics, log } = this.options;
-    const connection = new WebSocketConnection(ws, id, protocol, remoteAddress, log, upgradeAuth, certificateName, (gone, code, reason, lifetimeMs) => {
-      this.connections.delete(gone);
-      this.options.admission.release();
-      if (code === 1009) metrics.limitHit('message_size');
-      metrics.connectionClosed(protocol, wsCloseReason(code, reason), lifetimeMs);
-    });
+    const connection = new WebSocketConnection(ws, id, protocol, remoteAddress, log, upgradeAuth, certificateName, this);
     metrics.connectionOpened(protocol);
     this.connections.add(connection);
     if (log.isLevelEnabled('info')) connection.log.info(certificateName === undefined ? { path } : { path, certificate: certificateName }, 'connection open');
     module.accept(connection);
+  }
+
+  connectionGone(connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number): void {
+    const { metrics } = this.options;
+    this.connections.delete(connection);
+    this.options.admission.release();
+    if (code === 1009) metrics.limitHit('message_size');
+    metrics.connectionClosed(connection.protocol, wsCloseReason(code, reason), lifetimeMs);
   }
 
   /** Refuses new upgrades from now on (503) and stops the heartbeat. */

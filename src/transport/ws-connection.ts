@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
-import { CloseCode, type Connection, type ConnectionHandler } from './connection.js';
-import { HandlerSlot } from './handler-slot.js';
-import { lazyChild } from './lazy-logger.js';
+import { BaseConnection } from './base-connection.js';
+import { CloseCode } from './connection.js';
 
 /**
  * Holds a socket's writes until the code handling the current input returns, then sends them in one writev.
@@ -70,59 +69,89 @@ const HOLD_LIMIT = 16 * 1024;
 /** One batcher for every connection: one callback per turn, whatever the number of sockets written. */
 export const turnBatcher = new TurnBatcher();
 
+/** What a WebSocketConnection tells its listener when it is gone. */
+export interface WebSocketOwner {
+  connectionGone(connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number): void;
+}
+
+/**
+ * ws's WebSocket, whose events go straight to its connection's methods. Listeners would cost four closures, their
+ * scope and a larger listener table per connection, held for its life, and an EventEmitter dispatch per message.
+ * The server makes these (WebSocketServer's `WebSocket` option); events arrive only after the connection is set,
+ * since ws emits none between the upgrade and its callback. Anything else is emitted as usual.
+ */
+export class RouterWebSocket extends WebSocket {
+  connection: WebSocketConnection | undefined = undefined;
+
+  // ws emits at most two arguments with every event a server-side socket has.
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const connection = this.connection;
+    if (connection !== undefined) {
+      switch (event) {
+        case 'message':
+          connection.socketMessage(a as WebSocket.RawData, b as boolean);
+          return true;
+        case 'pong':
+          connection.lastSeen = Date.now();
+          return true;
+        case 'close':
+          connection.socketClosed(a as number, b as Buffer);
+          return true;
+        case 'error':
+          connection.socketFailed(a as Error);
+          return true;
+      }
+    }
+    return arguments.length === 1 ? super.emit(event) : arguments.length === 2 ? super.emit(event, a) : super.emit(event, a, b);
+  }
+}
+
 /** A Connection over a `ws` WebSocket. */
-export class WebSocketConnection implements Connection {
-  readonly transport = 'websocket';
-  private readonly input = new HandlerSlot();
-  private readonly openedAt = Date.now();
+export class WebSocketConnection extends BaseConnection {
   private failure: { code: number; reason: string } | undefined;
   /** When the peer last sent anything (a message or a pong), for the heartbeat. */
   lastSeen = Date.now();
 
-  /** Made when first read, and even then a pino child only once it writes (see lazy-logger.ts). */
-  private logger: Logger | undefined;
-
   constructor(
-    private readonly socket: WebSocket,
-    readonly id: string,
-    readonly protocol: string,
-    readonly remoteAddress: string,
-    private readonly baseLogger: Logger,
-    readonly upgradeAuth: Promise<AuthOutcome> | undefined,
-    /** The common name of a client certificate verified on a wss:// connection (see tls.ts). */
-    readonly certificateName: string | undefined,
-    onGone: (connection: WebSocketConnection, code: number, reason: string, lifetimeMs: number) => void,
+    private readonly socket: RouterWebSocket,
+    id: string,
+    protocol: string,
+    remoteAddress: string,
+    baseLogger: Logger,
+    upgradeAuth: Promise<AuthOutcome> | undefined,
+    certificateName: string | undefined,
+    private readonly owner: WebSocketOwner,
   ) {
-    socket.on('message', (data, isBinary) => {
-      this.lastSeen = Date.now();
-      this.input.message(toBuffer(data), isBinary);
-    });
-    socket.on('pong', () => {
-      this.lastSeen = Date.now();
-    });
-    socket.on('close', (peerCode, reasonBuffer) => {
-      // When ws failed the connection itself it sent a close code the local event does not report (1006).
-      const code = this.failure?.code ?? peerCode;
-      const reason = this.failure?.reason ?? reasonBuffer.toString();
-      const lifetimeMs = Date.now() - this.openedAt;
-      if (baseLogger.isLevelEnabled('info')) this.log.info({ code, reason, lifetimeMs }, 'connection closed');
-      onGone(this, code, reason, lifetimeMs);
-      this.input.closed(code, reason);
-    });
-    socket.on('error', (error) => {
-      // ws follows an error with 'close', which is where the close is logged, with the code ws sent.
-      const wsCode = (error as { code?: string }).code;
-      this.failure = { code: closeCodeFor(wsCode), reason: error.message };
-      this.log.warn({ err: error.message, wsCode }, 'websocket error');
-    });
+    super(id, protocol, remoteAddress, baseLogger, upgradeAuth, certificateName);
+    socket.connection = this;
   }
 
-  get log(): Logger {
-    return (this.logger ??= lazyChild(this.baseLogger, { conn: this.id, remote: this.remoteAddress, protocol: this.protocol }));
+  get transport(): string {
+    return 'websocket';
   }
 
-  annotate(fields: Record<string, unknown>): void {
-    this.logger = lazyChild(this.log, fields);
+  /** From RouterWebSocket: a message arrived. */
+  socketMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    this.deliver(toBuffer(data), isBinary);
+  }
+
+  /** From RouterWebSocket: the WebSocket closed. */
+  socketClosed(peerCode: number, reasonBuffer: Buffer): void {
+    // When ws failed the connection itself it sent a close code the local event does not report (1006).
+    const code = this.failure?.code ?? peerCode;
+    const reason = this.failure?.reason ?? reasonBuffer.toString();
+    const lifetimeMs = Date.now() - this.openedAt;
+    if (this.baseLogger.isLevelEnabled('info')) this.log.info({ code, reason, lifetimeMs }, 'connection closed');
+    this.owner.connectionGone(this, code, reason, lifetimeMs);
+    this.deliverClose(code, reason);
+  }
+
+  /** From RouterWebSocket: ws failed the connection; 'close' follows, which is where the close is logged. */
+  socketFailed(error: Error): void {
+    const wsCode = (error as { code?: string }).code;
+    this.failure = { code: closeCodeFor(wsCode), reason: error.message };
+    this.log.warn({ err: error.message, wsCode }, 'websocket error');
   }
 
   get bufferedAmount(): number {
@@ -174,9 +203,6 @@ export class WebSocketConnection implements Connection {
     if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
   }
 
-  setHandler(handler: ConnectionHandler): void {
-    this.input.set(handler);
-  }
 }
 
 // A fan-out hands the same Buffer to every receiver in turn (the broker encodes once per subscription and
