@@ -23,8 +23,13 @@ export function negotiate(
   supported: ReadonlySet<string>,
   defaultProtocol: string | undefined,
 ): Negotiation {
+  // Nearly every client offers one subprotocol: accepted without splitting the header into lists.
+  if (typeof header === 'string' && !header.includes(',')) {
+    const only = header.trim();
+    if (supported.has(only)) return { kind: 'accept', protocol: only, echo: true };
+  }
   const offered = parseOffered(header);
-  const list = [...supported].join(', ');
+  const list = (): string => [...supported].join(', ');
   if (offered.length === 0) {
     if (defaultProtocol !== undefined && supported.has(defaultProtocol)) {
       return { kind: 'accept', protocol: defaultProtocol, echo: false };
@@ -32,7 +37,7 @@ export function negotiate(
     return {
       kind: 'reject',
       status: 400,
-      body: `No WebSocket subprotocol offered. Offer one of: ${list}\n`,
+      body: `No WebSocket subprotocol offered. Offer one of: ${list()}\n`,
     };
   }
   for (const protocol of offered) {
@@ -41,6 +46,6 @@ export function negotiate(
   return {
     kind: 'reject',
     status: 400,
-    body: `Unsupported WebSocket subprotocol: ${offered.join(', ')}. Supported: ${list}\n`,
+    body: `Unsupported WebSocket subprotocol: ${offered.join(', ')}. Supported: ${list()}\n`,
   };
 }
