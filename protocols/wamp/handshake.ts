@@ -109,7 +109,8 @@ function welcome(peer: WampPeer, principal: Principal): void {
   peer.session = realm.join(principal, peer, peer, features);
   peer.established();
   peer.connection.annotate({ realm: realm.name, authid: principal.authid, session: peer.session.id });
-  if (peer.log.isLevelEnabled('info')) {
+  // Asked of the module's logger: reading the connection's would make its logger objects for nothing.
+  if (peer.context.log.isLevelEnabled('info')) {
     peer.log.info(
       { session: peer.session.id, realm: realm.name, authid: principal.authid, authrole: principal.authrole, authmethod: principal.authmethod },
       'session joined',
