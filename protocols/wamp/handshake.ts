@@ -11,7 +11,7 @@
 import type { AuthOutcome, PeerFeatures, Principal } from '../../src/port.js';
 import { Type } from './codes.js';
 import { Uri } from './errors.js';
-import { ClientFeature, clientFeatures, routerRoles } from './features.js';
+import { ClientFeature, clientFeatures } from './features.js';
 import type { ClientMessage } from './messages.js';
 import type { WampPeer } from './peer.js';
 import { isValidUri } from './uri.js';
@@ -116,18 +116,13 @@ function welcome(peer: WampPeer, principal: Principal): void {
       'session joined',
     );
   }
-  peer.send([
-    Type.WELCOME,
-    peer.session.id,
-    {
-      realm: realm.name,
-      authid: principal.authid,
-      authrole: principal.authrole,
-      authmethod: principal.authmethod,
-      authprovider: principal.authprovider,
-      roles: routerRoles,
-    },
-  ]);
+  peer.sendWelcome(peer.session.id, {
+    realm: realm.name,
+    authid: principal.authid,
+    authrole: principal.authrole,
+    authmethod: principal.authmethod,
+    authprovider: principal.authprovider,
+  });
 }
 
 /** Shared by every session: the core only reads them. */

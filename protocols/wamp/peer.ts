@@ -117,15 +117,22 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
       this.context.metrics.dropped('unencodable');
       return;
     }
-    if (this.overHardLimit()) return;
-    this.context.metrics.messageOut(this.connection.protocol, TypeName[message[0] as number] ?? 'UNKNOWN', bytes.length);
-    this.connection.send(bytes, this.serializer.binary);
+    this.sendEncoded(TypeName[message[0] as number] ?? 'UNKNOWN', bytes);
   }
 
   /** Sends an encoded EVENT (shared by every receiver of its subscription). */
   sendEvent(bytes: Buffer): void {
+    this.sendEncoded('EVENT', bytes);
+  }
+
+  /** Sends WELCOME: `details` plus the router's roles (see Serializer.encodeWelcome). */
+  sendWelcome(sessionId: number, details: Record<string, unknown>): void {
+    this.sendEncoded('WELCOME', this.serializer.encodeWelcome(sessionId, details));
+  }
+
+  private sendEncoded(typeName: string, bytes: Buffer): void {
     if (this.overHardLimit()) return;
-    this.context.metrics.messageOut(this.connection.protocol, 'EVENT', bytes.length);
+    this.context.metrics.messageOut(this.connection.protocol, typeName, bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
 

@@ -1,4 +1,6 @@
 import { addExtension, Decoder, Encoder } from 'cbor-x';
+import { Type } from '../codes.js';
+import { routerRoles } from '../features.js';
 import type { Serializer } from './types.js';
 
 // Records are a cbor-x extension other peers cannot read; maps decode to plain objects.
@@ -32,6 +34,9 @@ export const cborSerializer: Serializer = {
   binary: true,
   encode(message) {
     return encoder.encode(integersAsBigInt(message));
+  },
+  encodeWelcome(sessionId, details) {
+    return cborSerializer.encode([Type.WELCOME, sessionId, { ...details, roles: routerRoles }], false);
   },
   decode(data) {
     return decoder.decode(data);

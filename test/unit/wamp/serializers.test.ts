@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { cborSerializer, integersAsBigInt } from '../../../protocols/wamp/serializers/cbor.js';
 import { serializers } from '../../../protocols/wamp/serializers/index.js';
 import { jsonSerializer } from '../../../protocols/wamp/serializers/json.js';
+import { routerRoles } from '../../../protocols/wamp/features.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
@@ -35,6 +36,19 @@ describe('serializers', () => {
       expect([...(kwargs.blob as Uint8Array)]).toEqual([9]);
       expect(kwargs.empty).toBeInstanceOf(Uint8Array);
       expect(kwargs.empty?.length).toBe(0);
+    });
+
+    it('encodes WELCOME with the roles written once, byte for byte as the whole message encoded', () => {
+      const details = [
+        { realm: 'realm1', authid: 'anonymous-1a2b', authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' },
+        { realm: 'r', authid: 'caf\u00e9 \u2603 "quoted" \\', authrole: 'user', authmethod: 'ticket', authprovider: undefined },
+        {},
+      ];
+      for (const sessionId of [1, 4294967296, MAX_ID]) {
+        for (const detail of details) {
+          expect(serializer.encodeWelcome(sessionId, detail)).toEqual(serializer.encode([2, sessionId, { ...detail, roles: routerRoles }], false));
+        }
+      }
     });
 
     it('throws on malformed input', () => {
