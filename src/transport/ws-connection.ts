@@ -81,7 +81,16 @@ export interface WebSocketOwner {
  * since ws emits none between the upgrade and its callback. Anything else is emitted as usual.
  */
 export class RouterWebSocket extends WebSocket {
-  connection: WebSocketConnection | undefined = undefined;
+  private connection: WebSocketConnection | undefined = undefined;
+
+  /** Sends this socket's events to `connection` from now on. */
+  attach(connection: WebSocketConnection): void {
+    this.connection = connection;
+    // EventEmitter gave this socket a listener table, a dictionary of about 210 bytes, that would stay empty for the
+    // connection's life. Node's EventEmitter accepts none, and makes one again on the first `on()`.
+    const emitter = this as unknown as { _events: object | undefined; _eventsCount: number };
+    if (emitter._eventsCount === 0) emitter._events = undefined;
+  }
 
   // ws emits at most two arguments with every event a server-side socket has.
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
@@ -123,7 +132,7 @@ export class WebSocketConnection extends BaseConnection {
     private readonly owner: WebSocketOwner,
   ) {
     super(id, protocol, remoteAddress, baseLogger, upgradeAuth, certificateName);
-    socket.connection = this;
+    socket.attach(this);
   }
 
   get transport(): string {

@@ -37,8 +37,11 @@ describe('RouterWebSocket', () => {
     expect(events).toEqual(['gone 1009 Max payload size exceeded', 'closed 1009 Max payload size exceeded']);
   });
 
-  it('emits other events as usual', () => {
+  it('keeps no listener table until a listener is added, and emits other events as usual', () => {
     const { ws } = open();
+    expect((ws as unknown as { _events: unknown })._events).toBeUndefined();
+    expect(ws.emit('ping', Buffer.from('nobody listens'))).toBe(false);
+    expect(ws.listenerCount('ping')).toBe(0);
     const heard: unknown[][] = [];
     ws.on('ping', (...args) => heard.push(args));
     ws.on('open', (...args) => heard.push(args));
@@ -46,5 +49,7 @@ describe('RouterWebSocket', () => {
     expect(ws.emit('open')).toBe(true);
     expect(heard).toEqual([[Buffer.from('p')], []]);
     expect(ws.emit('unexpected-response')).toBe(false);
+    ws.removeAllListeners('ping');
+    expect(ws.emit('ping', Buffer.from('p'))).toBe(false);
   });
 });
