@@ -3,6 +3,19 @@ import type { AuthOutcome } from '../auth/types.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { lazyChild } from './lazy-logger.js';
 
+const EPOCH = Date.now();
+
+/**
+ * Milliseconds since this module loaded: the clock of connection timestamps (opened, last seen). V8 keeps a small
+ * integer inside the object, while a Date.now() value (above 2^31), or any result of arithmetic on one, takes a
+ * 16-byte number box per field per connection; `| 0` makes it a small integer for the first 12 days of uptime.
+ * Past that it is an ordinary number again, boxed as Date.now() always was, and still right.
+ */
+export function connectionClock(): number {
+  const ms = Date.now() - EPOCH;
+  return ms <= 0x3fffffff ? ms | 0 : ms;
+}
+
 /**
  * What every connection shares, whatever carries it: where its input goes, and its logger. Both live in the
  * connection's own fields, not in objects of their own: a router holds many idle connections, and an idle one
@@ -11,7 +24,7 @@ import { lazyChild } from './lazy-logger.js';
 export abstract class BaseConnection implements Connection {
   abstract readonly transport: string;
   abstract readonly bufferedAmount: number;
-  protected readonly openedAt = Date.now();
+  protected readonly openedAt = connectionClock();
 
   // A module takes a connection a moment after it opens, so input (and even the close) that arrives before the
   // module has set its handler is held and replayed in order.

@@ -6,7 +6,7 @@ import type { ProtocolModule } from '../port.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Admission } from './admission.js';
 import type { TlsMaterial } from './tls.js';
-import { BaseConnection } from './base-connection.js';
+import { BaseConnection, connectionClock } from './base-connection.js';
 import { turnBatcher } from './ws-connection.js';
 
 /** What a TcpConnection tells its listener when it is gone. */
@@ -70,7 +70,7 @@ export class TcpConnection extends BaseConnection {
   /** From the socket: it closed. */
   socketClosed(): void {
     this.ended = true;
-    const lifetimeMs = Date.now() - this.openedAt;
+    const lifetimeMs = connectionClock() - this.openedAt;
     if (this.baseLogger.isLevelEnabled('info')) this.log.info({ reason: this.closeReason, lifetimeMs }, 'connection closed');
     this.owner.connectionGone(this, this.closeReason, lifetimeMs);
     this.deliverClose(1000, this.closeReason);

@@ -9,6 +9,7 @@ import type { Admission } from './admission.js';
 import { negotiate } from './negotiate.js';
 import { originAllowed } from './origin.js';
 import { verifiedCommonName } from './tls.js';
+import { connectionClock } from './base-connection.js';
 import { RouterWebSocket, WebSocketConnection, type WebSocketOwner } from './ws-connection.js';
 
 export interface WebSocketListenerOptions {
@@ -69,7 +70,7 @@ export class WebSocketListener implements WebSocketOwner {
   }
 
   private beat(timeoutMs: number): void {
-    const now = Date.now();
+    const now = connectionClock();
     for (const connection of this.connections) {
       if (now - connection.lastSeen > timeoutMs) {
         connection.log.info({ silentMs: now - connection.lastSeen }, 'heartbeat timeout: peer silent, dropped');

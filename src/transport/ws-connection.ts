@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/types.js';
-import { BaseConnection } from './base-connection.js';
+import { BaseConnection, connectionClock } from './base-connection.js';
 import { CloseCode } from './connection.js';
 
 /**
@@ -101,7 +101,7 @@ export class RouterWebSocket extends WebSocket {
           connection.socketMessage(a as WebSocket.RawData, b as boolean);
           return true;
         case 'pong':
-          connection.lastSeen = Date.now();
+          connection.lastSeen = connectionClock();
           return true;
         case 'close':
           connection.socketClosed(a as number, b as Buffer);
@@ -118,8 +118,8 @@ export class RouterWebSocket extends WebSocket {
 /** A Connection over a `ws` WebSocket. */
 export class WebSocketConnection extends BaseConnection {
   private failure: { code: number; reason: string } | undefined;
-  /** When the peer last sent anything (a message or a pong), for the heartbeat. */
-  lastSeen = Date.now();
+  /** When the peer last sent anything (a message or a pong), for the heartbeat, by connectionClock(). */
+  lastSeen = connectionClock();
 
   constructor(
     private readonly socket: RouterWebSocket,
@@ -141,7 +141,7 @@ export class WebSocketConnection extends BaseConnection {
 
   /** From RouterWebSocket: a message arrived. */
   socketMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = connectionClock();
     this.deliver(toBuffer(data), isBinary);
   }
 
@@ -150,7 +150,7 @@ export class WebSocketConnection extends BaseConnection {
     // When ws failed the connection itself it sent a close code the local event does not report (1006).
     const code = this.failure?.code ?? peerCode;
     const reason = this.failure?.reason ?? reasonBuffer.toString();
-    const lifetimeMs = Date.now() - this.openedAt;
+    const lifetimeMs = connectionClock() - this.openedAt;
     if (this.baseLogger.isLevelEnabled('info')) this.log.info({ code, reason, lifetimeMs }, 'connection closed');
     this.owner.connectionGone(this, code, reason, lifetimeMs);
     this.deliverClose(code, reason);

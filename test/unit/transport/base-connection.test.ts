@@ -5,7 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BaseConnection } from '../../../src/transport/base-connection.js';
+import { BaseConnection, connectionClock } from '../../../src/transport/base-connection.js';
 import type { ConnectionHandler } from '../../../src/transport/connection.js';
 
 class TestConnection extends BaseConnection {
@@ -70,5 +70,15 @@ describe('BaseConnection', () => {
     const expected = { level: 30, conn: 'c1', remote: '10.0.0.1', protocol: 'wamp.2.json', realm: 'realm1', authid: 'alice', msg: 'after' };
     expect(early.lines()).toEqual([expected, { level: 30, conn: 'c1', remote: '10.0.0.1', protocol: 'wamp.2.json', msg: 'before' }]);
     expect(late.lines()).toEqual([expected]);
+  });
+
+  it('times connections in whole milliseconds since start-up, which follow Date.now()', async () => {
+    const [clock, wall] = [connectionClock(), Date.now()];
+    expect(Number.isInteger(clock)).toBe(true);
+    expect(clock).toBeGreaterThanOrEqual(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const elapsed = connectionClock() - clock;
+    expect(elapsed).toBeGreaterThanOrEqual(19);
+    expect(Math.abs(elapsed - (Date.now() - wall))).toBeLessThanOrEqual(2);
   });
 });
