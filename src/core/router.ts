@@ -9,8 +9,11 @@ import type { Authorizer } from './types.js';
 /** The shared session core: every realm, whichever protocol its sessions speak. */
 export class Router {
   private readonly realms = new Map<string, Realm>();
-  /** Session ids are global in scope, so they are unique across realms. */
-  private readonly sessionIds = new Set<number>();
+  /**
+   * The ids of the realms' own system sessions, which no realm lists. Other ids in use are looked up in the realms'
+   * session maps, which hold every joined session anyway: a set of all ids would cost an entry per session.
+   */
+  private readonly systemIds = new Set<number>();
 
   constructor(
     private readonly authorizer: Authorizer,
@@ -24,11 +27,9 @@ export class Router {
     if (existing !== undefined) return existing;
     const realm = new Realm(name, options, this.authorizer, () => this.allocateSessionId(), this.retainedStores(name), {
       joined: (session) => this.observer.joined?.(session),
-      left: (session) => {
-        this.sessionIds.delete(session.id);
-        this.observer.left?.(session);
-      },
+      left: (session) => this.observer.left?.(session),
     }, this.metrics);
+    this.systemIds.add(realm.system.id);
     this.realms.set(name, realm);
     return realm;
   }
@@ -81,10 +82,16 @@ export class Router {
     return count;
   }
 
+  /** Session ids are global in scope, so they are unique across realms. A realm adds the session at once. */
   private allocateSessionId(): number {
     let id = randomId();
-    while (this.sessionIds.has(id)) id = randomId();
-    this.sessionIds.add(id);
+    while (this.idInUse(id)) id = randomId();
     return id;
+  }
+
+  private idInUse(id: number): boolean {
+    if (this.systemIds.has(id)) return true;
+    for (const realm of this.realms.values()) if (realm.sessions.has(id)) return true;
+    return false;
   }
 }
