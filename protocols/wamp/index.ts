@@ -5,7 +5,6 @@ import { serializers } from './serializers/index.js';
 
 /** The WAMP v2 module: `wamp.2.json` and `wamp.2.cbor` over WebSocket. */
 export const createWampModule: ModuleFactory = (context: ModuleContext): ProtocolModule => {
-  const peers = new Set<WampPeer>();
   return {
     name: 'wamp',
     subprotocols: [...serializers.keys()],
@@ -15,12 +14,18 @@ export const createWampModule: ModuleFactory = (context: ModuleContext): Protoco
         connection.close(1011, 'no serializer');
         return;
       }
-      const peer = new WampPeer(connection, serializer, context, peers);
-      peers.add(peer);
-      connection.setHandler(peer);
+      connection.setHandler(new WampPeer(connection, serializer, context));
     },
+    // Only established peers say GOODBYE, and exactly those are in a realm: the realms find them, so the module
+    // keeps no set of its peers (an entry per connection).
     shutdown(reason = Uri.systemShutdown) {
-      for (const peer of peers) peer.goodbye(reason, 'the router is shutting down');
+      for (const name of context.realmNames()) {
+        const realm = context.realm(name);
+        if (realm === undefined) continue;
+        for (const session of [...realm.sessions.values()]) {
+          if (session.sink instanceof WampPeer) session.sink.goodbye(reason, 'the router is shutting down');
+        }
+      }
     },
   };
 };

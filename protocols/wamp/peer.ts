@@ -56,8 +56,6 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
     readonly connection: Connection,
     readonly serializer: Serializer,
     readonly context: ModuleContext,
-    /** The module's live peers; a peer leaves it when its connection is gone. */
-    private readonly peers: Set<WampPeer>,
   ) {
     if (context.handshakeTimeoutMs > 0) {
       // A connection that never completes its login must not hold its socket for ever.
@@ -187,7 +185,6 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
     if (this.goodbyeTimer !== undefined) clearTimeout(this.goodbyeTimer);
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.leaveCore();
-    this.peers.delete(this);
   }
 
   private dispatch(message: ClientMessage): void {
