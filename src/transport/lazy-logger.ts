@@ -73,6 +73,13 @@ function prototypeFor(root: Logger): object {
         real(this).setBindings(bindings);
       },
     },
+    // Once made, the child answers: a level set through this logger is the child's.
+    isLevelEnabled: {
+      value(this: Lazy, level: string): boolean {
+        const made = this[REAL];
+        return made !== undefined ? made.isLevelEnabled(level) : root.isLevelEnabled.call(this, level);
+      },
+    },
     // pino's setter would give this object level methods of its own that write without the child's fields.
     level: {
       get(this: Lazy): string {

@@ -71,6 +71,9 @@ describe('lazyChild', () => {
     const connection = lazyChild(root, { conn: 'c1' });
     expect(connection.bindings()).toEqual({ conn: 'c1' });
     connection.level = 'debug';
+    expect(connection.level).toBe('debug');
+    expect(connection.isLevelEnabled('debug')).toBe(true);
+    expect(root.isLevelEnabled('debug')).toBe(false);
     connection.debug('now written');
     root.debug('still not');
     expect(lines()).toEqual([{ level: 20, conn: 'c1', msg: 'now written' }]);
