@@ -99,7 +99,6 @@ export class TcpConnection extends BaseConnection {
   terminate(): void {
     this.socket.destroy();
   }
-
 }
 
 export interface TcpListenerOptions {

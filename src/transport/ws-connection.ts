@@ -211,7 +211,6 @@ export class WebSocketConnection extends BaseConnection {
   ping(): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
   }
-
 }
 
 // A fan-out hands the same Buffer to every receiver in turn (the broker encodes once per subscription and
