@@ -126,8 +126,7 @@ function cell(r) {
   if (r.skipped) return `skipped: ${r.skipped}`;
   if (r.error) return `error: ${r.error.replace(/\|/g, '/').slice(0, 120)}`;
   if (r.unit === 'connects/s') {
-    const roundTrip = r.roundTripRate ? ` (${fmtRate(r.roundTripRate)} with one round trip)` : '';
-    return `${fmtRate(r.rate)} conn/s${roundTrip} · ${r.rssPer1000MB} MB/1k${r.failed ? ` · **${r.failed} failed**` : ''}`;
+    return `${fmtRate(r.rate)} conn/s · ${r.rssPer1000MB} MB/1k${r.failed ? ` · **${r.failed} failed**` : ''}`;
   }
   const lost = r.lost ? ` · **lost ${r.lost.toLocaleString('en')}**` : '';
   // The generator near a full core may be what limits the figure: then it is a lower bound for the system.
@@ -139,10 +138,7 @@ function cell(r) {
 function ratio(sb, peer) {
   if (!sb || !peer || sb.error || peer.error || sb.skipped || peer.skipped || !peer.rate) return '';
   const r = sb.rate / peer.rate;
-  if (sb.unit === 'connects/s') {
-    const roundTrip = peer.roundTripRate ? `; ${(sb.rate / peer.roundTripRate).toFixed(2)}× with one round trip` : '';
-    return `${r.toFixed(2)}×${roundTrip} (RSS ${peer.rssPer1000MB > 0 ? (sb.rssPer1000MB / peer.rssPer1000MB).toFixed(2) : '–'}×)`;
-  }
+  if (sb.unit === 'connects/s') return `${r.toFixed(2)}× (RSS ${peer.rssPer1000MB > 0 ? (sb.rssPer1000MB / peer.rssPer1000MB).toFixed(2) : '–'}×)`;
   return `${r.toFixed(2)}×`;
 }
 
@@ -188,9 +184,7 @@ function targetLines(get) {
       if (part.min !== undefined) {
         const r = sb.rate / peer.rate;
         met &&= r >= part.min;
-        // For connections, the baseline's login-sized round trip is shown beside it; the target stays the bare one.
-        const roundTrip = peer.roundTripRate ? ` (${(sb.rate / peer.roundTripRate).toFixed(2)}× the baseline with one round trip)` : '';
-        parts.push(`${part.scenario} vs ${SYSTEMS[part.peer].label}: **${r.toFixed(2)}×**${roundTrip} (${r >= part.min ? 'met' : 'missed'})`);
+        parts.push(`${part.scenario} vs ${SYSTEMS[part.peer].label}: **${r.toFixed(2)}×** (${r >= part.min ? 'met' : 'missed'})`);
       } else if (part.maxP99 !== undefined) {
         const r = sb.latency.p99 / peer.latency.p99;
         met &&= r <= part.maxP99;

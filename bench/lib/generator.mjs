@@ -627,11 +627,13 @@ async function crossRpc() {
 /** Opens `count` idle logged-in connections; reports connects/s and the system's RSS growth per 1,000. */
 async function connections() {
   const { protocol, count } = scenario;
-  const open = {
-    'mqtt-ws': (i) => mqttClient(endpoints.mqttWs, 'ws', `idle-${i}`),
-    'mqtt-tcp': (i) => mqttClient(endpoints.mqttTcp, 'tcp', `idle-${i}`),
-    wamp: () => wampClient(endpoints.wamp, 'json'),
-  }[protocol];
+  const open = endpoints.mqttWs?.roundTrip
+    ? roundTripClient(protocol)
+    : {
+        'mqtt-ws': (i) => mqttClient(endpoints.mqttWs, 'ws', `idle-${i}`),
+        'mqtt-tcp': (i) => mqttClient(endpoints.mqttTcp, 'tcp', `idle-${i}`),
+        wamp: () => wampClient(endpoints.wamp, 'json'),
+      }[protocol];
   await sleep(300);
   const rssBefore = rssBytes(sutPid);
   const a = snapshot();
@@ -660,23 +662,19 @@ async function connections() {
     rssPer1000MB: Math.round(((rssAfter - rssBefore) / (opened / 1000) / 1048576) * 100) / 100,
     rssAfterMB: Math.round(rssAfter / 1048576),
   };
-  if (endpoints.mqttWs?.baseline) Object.assign(result, await baselineRoundTrips(links, protocol, count));
   return result;
 }
 
 /**
- * The baseline again, each connection now also sending one message (a real CONNECT or HELLO) and waiting for the
- * four bytes the forwarder answers with: the least any login can cost, beside the bare upgrade. The first batch is
- * closed first, so that neither process goes past its open-file limit.
+ * For the baseline with one round trip: each connection also sends a real CONNECT or HELLO and waits for the four
+ * bytes the forwarder answers with, the least any login can cost.
  */
-async function baselineRoundTrips(links, protocol, count) {
-  for (const link of links) link?.socket.destroy();
-  await sleep(1000);
+function roundTripClient(protocol) {
   const login =
     protocol === 'wamp'
       ? { bytes: Buffer.from(JSON.stringify([1, 'realm1', { roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} } }])), opcode: OP_TEXT }
       : { bytes: encodeMqtt({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `${RUN}-hello`, keepalive: 0 }), opcode: OP_BINARY };
-  const open = async () => {
+  return async () => {
     let link;
     if (protocol === 'mqtt-tcp') link = new Link(await tcpConnect(endpoints.mqttTcp.helloPort), 'tcp', 'mqtt');
     else {
@@ -688,13 +686,6 @@ async function baselineRoundTrips(links, protocol, count) {
     await link.next();
     return link;
   };
-  const a = snapshot();
-  let failed = 0;
-  const hellos = await pool(count, () => open().catch(() => (failed++, null)), 100);
-  const b = snapshot();
-  const opened = hellos.filter(Boolean).length;
-  for (const link of hellos) link?.socket.destroy();
-  return { roundTripRate: Math.round(opened / ((b.t - a.t) / 1000)), roundTripCpu: cpuBetween(a, b), roundTripFailed: failed };
 }
 
 const RUNNERS = { 'mqtt-fanout': mqttFanout, 'mqtt-fanin': mqttFanIn, 'wamp-fanout': wampFanout, 'wamp-rpc': wampRpc, 'cross-pubsub': crossPubSub, 'cross-rpc': crossRpc, connections };

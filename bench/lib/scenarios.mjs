@@ -72,9 +72,9 @@ export const SCENARIOS = [
     systems: ['switchboard'],
   },
   ...[
-    ['mqtt-ws', 'MQTT/WS', [...MQTT_PEERS, 'baseline']],
-    ['mqtt-tcp', 'MQTT/TCP', [...MQTT_PEERS, 'baseline']],
-    ['wamp', 'WAMP JSON', ['switchboard', 'fox', 'baseline']],
+    ['mqtt-ws', 'MQTT/WS', [...MQTT_PEERS, 'baseline', 'baselineRoundTrip']],
+    ['mqtt-tcp', 'MQTT/TCP', [...MQTT_PEERS, 'baseline', 'baselineRoundTrip']],
+    ['wamp', 'WAMP JSON', ['switchboard', 'fox', 'baseline', 'baselineRoundTrip']],
   ].map(([protocol, name, systems]) => ({
     id: `conn-${protocol}`,
     label: `${name}: 10,000 idle connections`,

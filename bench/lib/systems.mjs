@@ -126,6 +126,16 @@ export const SYSTEMS = {
       });
     },
   },
+  baselineRoundTrip: {
+    label: 'raw ws + round trip',
+    available: () => undefined,
+    async start(core) {
+      // The same forwarder; its clients (connection scenarios only) send one login and wait for its answer.
+      const running = await SYSTEMS.baseline.start(core);
+      for (const endpoint of Object.values(running.endpoints)) endpoint.roundTrip = true;
+      return running;
+    },
+  },
 };
 
 function peerMissing(name) {
