@@ -1,5 +1,6 @@
 import { noMetrics, type Metrics } from '../observability/metrics.js';
 import { CoreError, fail, ok, type CoreErrorUri, type Result } from './errors.js';
+import { Deadlines } from './deadlines.js';
 import { isReservedForRouter } from './reserved.js';
 import type { MatchIndex, Policy } from './match/types.js';
 import type { Payload } from './payload.js';
@@ -18,11 +19,11 @@ import type {
  * a shared registration picks one of its callees by its invoke policy. Every pending call is referenced
  * from both its caller and its callee, so either one leaving settles exactly its own calls.
  */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export class Dealer {
   /** Next callee position for `roundrobin` registrations, by registration id. */
   private readonly cursor = new Map<number, number>();
+  /** Calls waiting for their timeout (the router's default, or the caller's). */
+  private readonly deadlines = new Deadlines<Invocation>((invocation) => this.expire(invocation));
 
   constructor(
     private readonly index: MatchIndex<Session, RegisterOptions>,
@@ -85,17 +86,16 @@ export class Dealer {
       disclose: options.disclose,
       timeoutMs: options.timeoutMs,
       canceling: false,
-      timer: undefined,
       startedAt: Date.now(),
+      dueAt: 0,
+      dueList: undefined,
+      duePrevious: undefined,
+      dueNext: undefined,
     };
     caller.callsOutForWrite().set(requestId, invocation);
     callee.callsInForWrite().set(invocation.id, invocation);
     const timeoutMs = options.timeoutMs > 0 ? options.timeoutMs : this.defaultTimeoutMs;
-    if (timeoutMs > 0) {
-      // setTimeout fires at once for delays past 2^31-1 ms; nearly 25 days is as good as forever for a call.
-      invocation.timer = setTimeout(() => this.expire(invocation), Math.min(timeoutMs, MAX_TIMER_MS));
-      invocation.timer.unref?.();
-    }
+    if (timeoutMs > 0) this.deadlines.add(invocation, timeoutMs);
     callee.sink.invocation(invocation);
     return ok(invocation);
   }
@@ -105,6 +105,8 @@ export class Dealer {
    * connected): only when none is does a call go to one that is not.
    */
   private pickCallee(registration: Registration): Session | undefined {
+    // One callee (the common case) is the answer whatever the policy: no arrays made per call.
+    if (registration.observers.size === 1) return firstKey(registration.observers);
     const all = [...registration.observers.keys()];
     if (all.length === 0) return undefined;
     const available = all.filter((session) => session.available);
@@ -142,8 +144,7 @@ export class Dealer {
   /** Settles a call: detaches it from both sides, stops its timer and counts its outcome. */
   private settle(invocation: Invocation, outcome: string): void {
     this.metrics.callEnded(outcome, Date.now() - invocation.startedAt);
-    if (invocation.timer !== undefined) clearTimeout(invocation.timer);
-    invocation.timer = undefined;
+    this.deadlines.remove(invocation);
     invocation.caller.callsOutForWrite().delete(invocation.callerRequestId);
     invocation.callee.callsInForWrite().delete(invocation.id);
   }
@@ -186,7 +187,6 @@ export class Dealer {
   }
 
   private expire(invocation: Invocation): void {
-    invocation.timer = undefined;
     if (!invocation.caller.callsOut.has(invocation.callerRequestId)) return;
     this.settle(invocation, 'timeout');
     if (invocation.callee.features.interrupts) {
@@ -222,5 +222,10 @@ export class Dealer {
 
 function firstValue<K, V>(map: Map<K, V>): V | undefined {
   for (const value of map.values()) return value;
+  return undefined;
+}
+
+function firstKey<K, V>(map: Map<K, V>): K | undefined {
+  for (const key of map.keys()) return key;
   return undefined;
 }

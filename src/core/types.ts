@@ -1,3 +1,4 @@
+import type { DueLinks, DueList } from './deadlines.js';
 import type { Principal } from '../auth/types.js';
 import type { Observation, Policy } from './match/types.js';
 import type { Payload } from './payload.js';
@@ -148,9 +149,14 @@ export interface Invocation {
   readonly timeoutMs: number;
   /** Set once a cancel in `kill` mode is waiting for the callee's answer; a second cancel is then a no-op. */
   canceling: boolean;
-  timer: NodeJS.Timeout | undefined;
   /** When the dealer routed it (ms since epoch), for the call latency metric. */
   readonly startedAt: number;
+  // The dealer's timeout bookkeeping (deadlines.ts): when the call times out, and its place in the list of calls
+  // with the same timeout. Nothing else reads them.
+  dueAt: number;
+  dueList: DueList | undefined;
+  duePrevious: DueLinks | undefined;
+  dueNext: DueLinks | undefined;
 }
 
 /**

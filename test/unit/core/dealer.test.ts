@@ -468,7 +468,7 @@ describe('Dealer: timeout', () => {
     expect(callee.sink.interrupts).toEqual([]);
   });
 
-  it('a call answered in time stops its timer', () => {
+  it('a call answered in time never times out, and no timer outlives its deadline', () => {
     vi.useFakeTimers();
     const { join } = setup();
     const callee = join();
@@ -477,10 +477,37 @@ describe('Dealer: timeout', () => {
     const invocation = call(caller, 1, 'p', { timeoutMs: 1000, disclose: false });
     expect(vi.getTimerCount()).toBe(1);
     callee.session.yield(invocation.id, Payload.fromArgs([]));
-    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(5000);
+    expect(vi.getTimerCount()).toBe(0);
     expect(caller.sink.errors).toEqual([]);
     expect(caller.sink.results).toHaveLength(1);
+  });
+
+  it('calls with the same timeout share one timer, and each still times out on time', () => {
+    vi.useFakeTimers();
+    const { join } = setup();
+    const callee = join();
+    const caller = join();
+    register(callee, 'p');
+    const invocations = [];
+    for (let i = 1; i <= 100; i++) {
+      invocations.push(call(caller, i, 'p', { timeoutMs: 1000, disclose: false }));
+      vi.advanceTimersByTime(5);
+    }
+    expect(vi.getTimerCount()).toBe(1);
+    // Call i was made at 5 * (i - 1) ms; now is 500. Answer every other call; the rest time out 1000 ms after each
+    // was made, in order.
+    for (const invocation of invocations.filter((_, i) => i % 2 === 0)) callee.session.yield(invocation.id, Payload.fromArgs([]));
+    vi.advanceTimersByTime(504);
+    expect(caller.sink.errors).toEqual([]);
+    vi.advanceTimersByTime(1); // 1005 ms: call 2's deadline
+    expect(caller.sink.errors.map((e) => e.requestId)).toEqual([2]);
+    vi.advanceTimersByTime(500);
+    expect(caller.sink.errors.map((e) => e.requestId)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 2));
+    expect(caller.sink.errors.every((e) => e.error === CoreError.Timeout)).toBe(true);
+    expect(caller.sink.results).toHaveLength(50);
+    vi.advanceTimersByTime(5000);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('timeout 0 means no timeout', () => {
@@ -622,8 +649,8 @@ describe('Dealer: cancel', () => {
     register(callee, 'p');
     call(caller, 1, 'p', { timeoutMs: 1000, disclose: false });
     caller.session.cancel(1, 'skip');
-    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(2000);
+    expect(vi.getTimerCount()).toBe(0);
     expect(caller.sink.errors.map((e) => e.error)).toEqual([CoreError.Canceled]);
   });
 });
@@ -656,8 +683,8 @@ describe('Dealer: sessions leaving', () => {
     register(callee, 'p');
     call(caller, 1, 'p', { timeoutMs: 1000, disclose: false });
     callee.session.leave();
-    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(2000);
+    expect(vi.getTimerCount()).toBe(0);
     expect(caller.sink.errors.map((e) => e.error)).toEqual([CoreError.Canceled]);
   });
 
