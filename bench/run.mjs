@@ -186,9 +186,14 @@ function targetLines(get) {
         met &&= r >= part.min;
         parts.push(`${part.scenario} vs ${SYSTEMS[part.peer].label}: **${r.toFixed(2)}×** (${r >= part.min ? 'met' : 'missed'})`);
       } else if (part.maxP99 !== undefined) {
-        const r = sb.latency.p99 / peer.latency.p99;
+        // p99 moves more between runs than anything else measured: with repeated pairs, the median ratio counts.
+        const pairs = sb.p99Runs?.length > 1 && peer.p99Runs?.length === sb.p99Runs.length ? sb.p99Runs.map((p99, i) => p99 / peer.p99Runs[i]) : undefined;
+        const r = pairs ? [...pairs].sort((a, b) => a - b)[Math.floor(pairs.length / 2)] : sb.latency.p99 / peer.latency.p99;
         met &&= r <= part.maxP99;
-        parts.push(`${part.scenario}: p99 ${fmtMs(sb.latency.p99)} vs ${fmtMs(peer.latency.p99)} ms = **${r.toFixed(2)}×** (${r <= part.maxP99 ? 'met' : 'missed'})`);
+        const detail = pairs
+          ? `median of ${pairs.length} pairs **${r.toFixed(2)}×** (${pairs.map((x, i) => `${fmtMs(sb.p99Runs[i])}/${fmtMs(peer.p99Runs[i])} ms = ${x.toFixed(2)}×`).join(', ')})`
+          : `p99 ${fmtMs(sb.latency.p99)} vs ${fmtMs(peer.latency.p99)} ms = **${r.toFixed(2)}×**`;
+        parts.push(`${part.scenario}: ${detail} (${r <= part.maxP99 ? 'met' : 'missed'})`);
       } else if (part.maxRss !== undefined) {
         met &&= sb.rssPer1000MB <= part.maxRss;
         parts.push(`${part.scenario}: **${sb.rssPer1000MB} MB** per 1,000 (${sb.rssPer1000MB <= part.maxRss ? 'met' : 'missed'})`);
@@ -285,6 +290,27 @@ for (const scenario of scenarios) {
     }
   }
 }
+// The p99 targets again: more pairs of runs (Switchboard, then the peer), so that one disturbed latency phase does
+// not decide the target alone. Full runs only.
+const P99_PAIRS = mode === 'full' ? 3 : 1;
+for (const target of P99_PAIRS > 1 && !previous ? TARGETS : []) {
+  for (const part of target.parts) {
+    const scenario = part.maxP99 === undefined ? undefined : scenarios.find((s) => s.id === part.scenario);
+    if (scenario === undefined) continue;
+    const systems = ['switchboard', part.peer];
+    const entries = systems.map((system) => results.find((r) => r.scenario === scenario.id && r.system === system));
+    if (entries.some((entry) => entry === undefined || entry.result.latency?.p99 == null)) continue;
+    for (const entry of entries) entry.result.p99Runs = [entry.result.latency.p99];
+    for (let pair = 2; pair <= P99_PAIRS; pair++) {
+      for (const [i, system] of systems.entries()) {
+        const again = await runOne(scenario, system);
+        log(`${scenario.id.padEnd(24)} ${SYSTEMS[system].label.padEnd(16)} ${cell(again)}  (p99 pair ${pair})`);
+        entries[i].result.p99Runs.push(again.latency?.p99 ?? NaN);
+      }
+    }
+  }
+}
+
 const startedAt = previous ? new Date(previous.meta.startedIso ?? previous.meta.started.replace(' UTC', 'Z').replace(' ', 'T')) : started;
 const meta = { mode, started: startedAt.toISOString().slice(0, 16).replace('T', ' ') + ' UTC', startedIso: startedAt.toISOString(), loadBefore: previous?.meta.loadBefore ?? loadBefore, loadAfter: loadavg(), seconds: (previous?.meta.seconds ?? 0) + (Date.now() - t0) / 1000, machine: machine(), scenarios };
 
