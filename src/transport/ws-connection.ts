@@ -24,6 +24,8 @@ export class TurnBatcher {
     this.turn++;
     const sockets = this.corked.splice(0);
     for (const socket of sockets) {
+      // A socket that got one write in this input may take its next input's first write at once again.
+      socket[BURSTY] = socket[WRITES]! > 1;
       socket[BACKLOG] = undefined;
       socket.uncork();
     }
@@ -38,16 +40,21 @@ export class TurnBatcher {
   hold(socket: Socket, bytes: number): void {
     const held = socket as Held;
     if (held[BACKLOG] === undefined) {
-      if (held[TURN] !== this.turn) {
-        // The first write of this input goes out at once: when each receiver gets one message per input (a
-        // fan-out at a moderate rate), holding it only delays the first receivers behind the encoding of the
-        // last ones. The second write corks the socket for the rest of this input.
+      if (held[TURN] !== this.turn && held[BURSTY] !== true) {
+        // The first write of an input goes out at once to a socket that got one write per input last time:
+        // when each receiver gets one message per input (a fan-out at a moderate rate), holding it only delays
+        // the first receivers behind the encoding of the last ones. A second write corks the socket for the rest
+        // of the input, and marks it bursty: its next input is held from the first write, as bursts (RPC
+        // results, a publisher's batch) mostly come in a row, and two system calls per burst cost more than one.
         held[TURN] = this.turn;
         this.schedule();
         return;
       }
+      held[TURN] = this.turn;
       held[BACKLOG] = socket.writableLength;
       held[HELD] = 0;
+      held[WRITES] = held[BURSTY] === true ? 0 : 1;
+      held[BURSTY] = true;
       socket.cork();
       this.corked.push(held);
       this.schedule();
@@ -58,6 +65,7 @@ export class TurnBatcher {
       socket.cork();
     }
     held[HELD]! += bytes;
+    held[WRITES]!++;
   }
 
   private schedule(): void {
@@ -79,7 +87,9 @@ export class TurnBatcher {
 const BACKLOG = Symbol('backlog when corked');
 const HELD = Symbol('bytes held since');
 const TURN = Symbol('turn of the last write');
-type Held = Socket & { [BACKLOG]?: number; [HELD]?: number; [TURN]?: number };
+const WRITES = Symbol('writes in this turn');
+const BURSTY = Symbol('more than one write in its last held turn');
+type Held = Socket & { [BACKLOG]?: number; [HELD]?: number; [TURN]?: number; [WRITES]?: number; [BURSTY]?: boolean };
 /** 16 KiB: about 200 small MQTT packets per system call, and a bound on what the backlog figure leaves out. */
 const HOLD_LIMIT = 16 * 1024;
 

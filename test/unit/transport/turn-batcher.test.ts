@@ -1,7 +1,8 @@
 /**
  * The write batching of src/transport/ws-connection.ts: the first write of an input goes out at once, later
- * writes of the same input are held (corked) and leave together when the input's code returns; large bursts are
- * flushed early; the backlog the slow-consumer limits read leaves out what is held.
+ * writes of the same input are held (corked) and leave together when the input's code returns, and a socket that
+ * got a burst is held from the first write of its next input; large bursts are flushed early; the backlog the
+ * slow-consumer limits read leaves out what is held.
  */
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -52,9 +53,22 @@ describe('TurnBatcher', () => {
     await nextTick();
     expect(socket.corked).toBe(false);
     expect(socket.uncorks).toBe(1);
-    // The next input starts afresh: its first write is not held.
+  });
+
+  it('holds a bursty socket from its first write, until an input brings it one write only', async () => {
+    const batcher = new TurnBatcher();
+    const socket = fakeSocket();
+    batcher.hold(socket, 100);
+    batcher.hold(socket, 100); // a burst: the socket is bursty from now on
+    await nextTick();
+    batcher.hold(socket, 100);
+    expect(socket.corked).toBe(true); // held from the first write: one writev for the burst
+    await nextTick();
+    expect(socket.corks).toBe(2);
+    // That input brought one write: the next input's first write goes out at once again.
     batcher.hold(socket, 100);
     expect(socket.corked).toBe(false);
+    expect(socket.corks).toBe(2);
   });
 
   it('flushes a burst past 16 KiB at once and holds the rest again', () => {
