@@ -16,6 +16,7 @@ import {
 import { Type, TypeName } from './codes.js';
 import { Uri } from './errors.js';
 import { establishedHandlers, type Handler } from './dispatch.js';
+import { messageCounters, type MessageCounters } from './counters.js';
 import { ClientFeature } from './features.js';
 import { encodeEvent } from './events.js';
 import { handleAuthenticate, handleHello } from './handshake.js';
@@ -51,12 +52,14 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
   clientFeatures = 0;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly counters: MessageCounters;
 
   constructor(
     readonly connection: Connection,
     readonly serializer: Serializer,
     readonly context: ModuleContext,
   ) {
+    this.counters = messageCounters(context.metrics);
     if (context.handshakeTimeoutMs > 0) {
       // A connection that never completes its login must not hold its socket for ever.
       this.handshakeTimer = setTimeout(() => {
@@ -130,7 +133,7 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
 
   private sendEncoded(typeName: string, bytes: Buffer): void {
     if (this.overHardLimit()) return;
-    this.context.metrics.messageOut(this.connection.protocol, typeName, bytes.length);
+    this.counters.sent(this.connection.protocol, typeName, bytes.length);
     this.connection.send(bytes, this.serializer.binary);
   }
 
@@ -170,7 +173,7 @@ export class WampPeer implements ConnectionHandler, SessionSink, TransportInfo {
       this.protocolViolation(parsed.reason);
       return;
     }
-    this.context.metrics.messageIn(this.connection.protocol, TypeName[parsed.message.type] ?? 'UNKNOWN', data.length);
+    this.counters.received(this.connection.protocol, TypeName[parsed.message.type] ?? 'UNKNOWN', data.length);
     try {
       this.dispatch(parsed.message);
     } catch (error) {
