@@ -56,14 +56,13 @@ export class Codec {
   private pendingBytes = 0;
   /** The whole size of the pending packet, or -1 while its Remaining Length is itself incomplete. */
   private pendingSize = -1;
+  /** Whether the connection's CONNECT has been read: until then only CONNECT takes the direct path. */
+  private connectRead = false;
 
   constructor(
     private readonly maxPacketSize: number,
     private readonly sink: CodecSink,
   ) {}
-
-  /** Whether the connection's CONNECT has been read: until then only CONNECT takes the direct path. */
-  private connectRead = false;
 
   feed(chunk: Buffer): void {
     if (this.failed) return;

@@ -105,7 +105,9 @@ export interface WebSocketOwner {
  * ws's WebSocket, whose events go straight to its connection's methods. Listeners would cost four closures, their
  * scope and a larger listener table per connection, held for its life, and an EventEmitter dispatch per message.
  * The server makes these (WebSocketServer's `WebSocket` option); events arrive only after the connection is set,
- * since ws emits none between the upgrade and its callback. Anything else is emitted as usual.
+ * since ws emits none between the upgrade and its callback. Anything else is emitted as usual. Once a connection is
+ * attached, listeners for these four events are never called: hence `clientTracking: false` (ws would track
+ * clients through a 'close' listener), and nothing else may listen for them.
  */
 export class RouterWebSocket extends WebSocket {
   private connection: WebSocketConnection | undefined = undefined;
