@@ -11,7 +11,7 @@ import type { Store } from './store/types.js';
 import type { Connection } from './transport/connection.js';
 
 export type { Logger } from 'pino';
-export { noMetrics, type Metrics } from './observability/metrics.js';
+export { bindMessageCounter, noMetrics, type Metrics, type MessageCounter } from './observability/metrics.js';
 export type { AuthOutcome, Principal } from './auth/types.js';
 export type { Connection, ConnectionHandler } from './transport/connection.js';
 export { CloseCode } from './transport/connection.js';

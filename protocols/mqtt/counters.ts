@@ -3,9 +3,7 @@
  * direction. Every packet in and out is counted: looking the counter up by its labels (and upper-casing the packet
  * type for the label) per packet showed in the QoS 1 profiles, so each (direction, type) is bound on first use.
  */
-import type { Metrics } from '../../src/port.js';
-
-type Counter = { count(bytes: number): void };
+import { bindMessageCounter, type MessageCounter as Counter, type Metrics } from '../../src/port.js';
 
 export class PacketCounters {
   private readonly in = new Map<string, Counter>();
@@ -23,13 +21,7 @@ export class PacketCounters {
   }
 
   private bind(table: Map<string, Counter>, direction: 'in' | 'out', cmd: string): Counter {
-    const metrics = this.metrics;
-    const type = cmd.toUpperCase();
-    const counter: Counter =
-      metrics.messageCounter?.(direction, 'mqtt', type) ??
-      (direction === 'in'
-        ? { count: (bytes) => metrics.messageIn('mqtt', type, bytes) }
-        : { count: (bytes) => metrics.messageOut('mqtt', type, bytes) });
+    const counter = bindMessageCounter(this.metrics, direction, 'mqtt', cmd.toUpperCase());
     table.set(cmd, counter);
     return counter;
   }

@@ -31,6 +31,16 @@ export interface MessageCounter {
   count(bytes: number): void;
 }
 
+/** The counter for one direction, protocol and type: `messageCounter` when the metrics have it, else a wrapper. */
+export function bindMessageCounter(metrics: Metrics, direction: 'in' | 'out', protocol: string, type: string): MessageCounter {
+  return (
+    metrics.messageCounter?.(direction, protocol, type) ??
+    (direction === 'in'
+      ? { count: (bytes) => metrics.messageIn(protocol, type, bytes) }
+      : { count: (bytes) => metrics.messageOut(protocol, type, bytes) })
+  );
+}
+
 export const noMetrics: Metrics = {
   connectionOpened: () => undefined,
   connectionClosed: () => undefined,
