@@ -133,17 +133,21 @@ export function encodeConnackFast(packet: Packet, version: number): Buffer | und
  */
 export function decodeConnectFast(data: Buffer, bodyStart: number, end: number): Packet | undefined {
   let at = bodyStart;
-  /** A 2-byte length and that many bytes at `at`, as [start, stop), or undefined if they run past the packet. */
-  const field = (): number => {
-    if (at + 2 > end) return -1;
+  /** The 2-byte length and bytes at `at` (moving past them), or undefined if they run past the packet. */
+  const field = (): Buffer | undefined => {
+    if (at + 2 > end) return undefined;
     const stop = at + 2 + data.readUInt16BE(at);
-    return stop > end ? -1 : stop;
+    if (stop > end) return undefined;
+    const bytes = data.subarray(at + 2, stop);
+    at = stop;
+    return bytes;
   };
-  let stop = field();
-  if (stop < 0) return undefined;
-  const protocolId = data.toString('utf8', at + 2, stop);
+  const text = (): string | undefined => field()?.toString('utf8');
+  /** 5.0's property length before the client id and the will: only an empty set takes this path. */
+  const noProperties = (): boolean => at < end && data[at++] === 0;
+
+  const protocolId = text();
   if (protocolId !== 'MQTT' && protocolId !== 'MQIsdp') return undefined;
-  at = stop;
   if (at + 4 > end) return undefined; // level, flags and keepalive
   const protocolVersion = data[at]!;
   if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) return undefined;
@@ -155,28 +159,16 @@ export function decodeConnectFast(data: Buffer, bodyStart: number, end: number):
   if ((flags & 0x01) !== 0 || (!hasWill && (willQos !== 0 || willRetain))) return undefined;
   const keepalive = data.readUInt16BE(at + 2);
   at += 4;
-  if (protocolVersion === 5) {
-    if (at >= end || data[at] !== 0) return undefined;
-    at++;
-  }
-  stop = field();
-  if (stop < 0) return undefined;
-  const clientId = data.toString('utf8', at + 2, stop);
-  at = stop;
+  if (protocolVersion === 5 && !noProperties()) return undefined;
+  const clientId = text();
+  if (clientId === undefined) return undefined;
   let will: { retain: boolean; qos: number; topic: string; payload: Buffer } | undefined;
   if (hasWill) {
-    if (protocolVersion === 5) {
-      if (at >= end || data[at] !== 0) return undefined;
-      at++;
-    }
-    stop = field();
-    if (stop < 0) return undefined;
-    const topic = data.toString('utf8', at + 2, stop);
-    at = stop;
-    stop = field();
-    if (stop < 0) return undefined;
-    will = { retain: willRetain, qos: willQos, topic, payload: data.subarray(at + 2, stop) };
-    at = stop;
+    if (protocolVersion === 5 && !noProperties()) return undefined;
+    const topic = text();
+    const payload = topic === undefined ? undefined : field();
+    if (payload === undefined) return undefined;
+    will = { retain: willRetain, qos: willQos, topic: topic!, payload };
   }
   const packet: Record<string, unknown> = { cmd: 'connect', retain: false, qos: 0, dup: false, length: end - bodyStart, topic: null, payload: null, protocolId, protocolVersion };
   if (will !== undefined) packet.will = will;
@@ -184,15 +176,12 @@ export function decodeConnectFast(data: Buffer, bodyStart: number, end: number):
   packet.keepalive = keepalive;
   packet.clientId = clientId;
   if ((flags & 0x80) !== 0) {
-    stop = field();
-    if (stop < 0) return undefined;
-    packet.username = data.toString('utf8', at + 2, stop);
-    at = stop;
+    packet.username = text();
+    if (packet.username === undefined) return undefined;
   }
   if ((flags & 0x40) !== 0) {
-    stop = field();
-    if (stop < 0) return undefined;
-    packet.password = data.subarray(at + 2, stop);
+    packet.password = field();
+    if (packet.password === undefined) return undefined;
   }
   return packet as unknown as Packet;
 }
